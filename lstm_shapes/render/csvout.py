@@ -1,0 +1,29 @@
+"""One CSV table of every node, weight and count, with raw integers, for spreadsheets and scripts."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import TYPE_CHECKING
+
+from ..graph import format_shape
+
+if TYPE_CHECKING:
+    from ..report import Report
+
+HEADER = ("section", "name", "shape", "params", "formula", "detail")
+
+
+def render_csv(report: Report) -> str:
+    env = report.config.symbols
+    rows: list[tuple[object, ...]] = [HEADER]
+    rows += [("node", n.id, format_shape(n.shape), "", n.op, n.meaning) for n in report.nodes]
+    rows += [("weight", w.name, format_shape(w.shape), w.params, w.formula.render(), w.holds) for w in report.weights]
+    rows += [
+        ("part", p.name, "", p.params, f"{p.formula.render()} = {p.formula.render(env)}", "") for p in report.parts
+    ]
+    total = " + ".join(str(p.params) for p in report.parts)
+    rows.append(("total", "total", "", report.total_params, total, ""))
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()

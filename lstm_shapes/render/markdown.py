@@ -1,0 +1,42 @@
+"""GitHub-flavoured Markdown tables, laid out as prettier and mdformat lay them out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .tables import Column, Table, heading, pad, tables, width
+
+if TYPE_CHECKING:
+    from ..report import Report
+
+
+def cell(text: str, column: Column) -> str:
+    # A pipe ends a cell even inside inline code, so it is escaped everywhere.
+    text = text.replace("|", "\\|")
+    return f"`{text}`" if column.code and text else text
+
+
+def delimiter(size: int, align: str) -> str:
+    return "-" * (size - 1) + ":" if align == "right" else "-" * size
+
+
+def markdown_table(table: Table) -> list[str]:
+    headers = [column.header for column in table.columns]
+    body = [[cell(text, column) for text, column in zip(row, table.columns)] for row in table.rows]
+    # Three dashes is the narrowest delimiter the formatters write.
+    sizes = [max(3, *(width(text) for text in column)) for column in zip(headers, *body)]
+    lines = []
+    for row in (headers, *body):
+        cells = [pad(text, size, col.align) for text, size, col in zip(row, sizes, table.columns)]
+        lines.append("| " + " | ".join(cells) + " |")
+    rule = [delimiter(size, col.align) for size, col in zip(sizes, table.columns)]
+    lines.insert(1, "| " + " | ".join(rule) + " |")
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    title, sizes = heading(report)
+    lines = [f"{title}: {sizes}."]
+    for table in tables(report):
+        lines += ["", *markdown_table(table)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,100 @@
+"""Every plain format: golden files, plus properties that hold whatever the sizes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lstm_shapes import trace
+from lstm_shapes.render import FORMATS
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = {"x4_h2_o1": (4, 2, 1), "x5_h256_o10": (5, 256, 10), "x3_h7": (3, 7, None)}
+SUFFIX = {"text": "txt", "markdown": "md", "csv": "csv", "json": "json"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", CASES)
+def test_golden(case: str, fmt: str, update_goldens: bool) -> None:
+    """Regenerate with `python -m pytest tests/test_render.py --update-goldens`, then review the diff."""
+    path = GOLDEN / f"{case}.{SUFFIX[fmt]}"
+    got = trace(*CASES[case]).render(fmt)
+    if update_goldens:
+        path.write_text(got, encoding="utf-8", newline="\n")
+    assert got == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plain_formats_have_no_terminal_codes_and_end_in_one_newline(fmt: str) -> None:
+    out = trace(5, 256, 10).render(fmt)
+    assert "\x1b" not in out
+    assert out.endswith("\n") and not out.endswith("\n\n")
+    assert all(line == line.rstrip() for line in out.splitlines())
+
+
+def test_json_matches_the_report_and_counts_add_up() -> None:
+    data = json.loads(trace(4, 2, 1).render("json"))
+    assert data["total_params"] == sum(w["params"] for w in data["weights"]) == 59
+    assert [w["shape"] for w in data["weights"]] == [[4, 8], [2, 8], [8], [2, 1], [1]]
+    assert data["nodes"][0]["shape"] == ["B", 4]
+
+
+def test_csv_rows_add_up() -> None:
+    rows = list(csv.DictReader(io.StringIO(trace(5, 256, 10).render("csv"))))
+    weights = [int(r["params"]) for r in rows if r["section"] == "weight"]
+    parts = [int(r["params"]) for r in rows if r["section"] == "part"]
+    (total,) = [int(r["params"]) for r in rows if r["section"] == "total"]
+    assert sum(weights) == sum(parts) == total == 270_858
+    assert {r["name"]: r["shape"] for r in rows if r["section"] == "node"}["hx_t"] == "(B, 261)"
+
+
+def markdown_tables(text: str) -> list[list[str]]:
+    tables, current = [], []
+    for line in text.splitlines():
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables + ([current] if current else [])
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_markdown_tables_are_padded_and_numbers_right_aligned(case: str) -> None:
+    for table in markdown_tables(trace(*CASES[case]).render("markdown")):
+        assert len({len(line) for line in table}) == 1, "every row of a table has the same width"
+        rule = [cell.strip() for cell in table[1].strip("|").split("|")]
+        assert all(re.fullmatch(r"-{3,}:?", cell) for cell in rule)
+        header = [cell.strip() for cell in table[0].strip("|").split("|")]
+        if "params" in header:
+            assert rule[header.index("params")].endswith(":")
+
+
+def test_markdown_escapes_pipes() -> None:
+    from lstm_shapes.render.markdown import markdown_table
+    from lstm_shapes.render.tables import Column, Table
+
+    lines = markdown_table(Table("t", (Column("a"), Column("b", code=True)), (("x|y", "p|q"),)))
+    assert lines[2] == "| x\\|y | `p\\|q` |"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_mdformat_leaves_markdown_unchanged(case: str, tmp_path: Path) -> None:
+    mdformat = pytest.importorskip("mdformat", reason="mdformat is not installed (pip install -e '.[test]')")
+    pytest.importorskip("mdformat_tables", reason="mdformat-tables is not installed (pip install -e '.[test]')")
+    text = trace(*CASES[case]).render("markdown")
+    assert mdformat.text(text, extensions={"tables"}) == text
+
+
+@pytest.mark.skipif(shutil.which("prettier") is None, reason="prettier is not on PATH")
+def test_prettier_leaves_markdown_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "table.md"
+    path.write_text(trace(5, 256, 10).render("markdown"), encoding="utf-8")
+    subprocess.run(["prettier", "--check", str(path)], check=True, capture_output=True)
