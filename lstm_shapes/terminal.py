@@ -23,14 +23,18 @@ def print_report(report: Report, console: Console | None = None) -> None:
     console.print(sizes)
     for table in tables(report):
         grid = RichTable(title=table.title, title_justify="left", title_style="bold", box=box.SIMPLE_HEAD)
+        last = len(table.columns) - 1
         for index, column in enumerate(table.columns):
             justify: JustifyMethod = "right" if column.align == "right" else "left"
-            if column.code:
-                # Names and equations are never cut; the prose columns wrap instead.
-                widest = max(len(row[index]) for row in table.rows) if table.rows else 0
-                grid.add_column(column.header, justify=justify, style="cyan", no_wrap=True, min_width=widest)
-            else:
-                grid.add_column(column.header, justify=justify)
+            # Names, shapes, equations and counts are never cut; only the last, prose column wraps.
+            widest = max((len(row[index]) for row in table.rows), default=0)
+            grid.add_column(
+                column.header,
+                justify=justify,
+                style="cyan" if column.code else None,
+                no_wrap=index < last,
+                min_width=widest if index < last else None,
+            )
         for row in table.rows:
             grid.add_row(*(Text(cell) for cell in row))
         console.print(grid)
