@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .config import SIZE_RANGE, Config, check_size
+from .config import CELLS, FRAMEWORKS, MAX_LAYERS, MAX_SIZE, SIZE_RANGE, Config, check_size
 from .errors import ConfigError, LstmShapesError
 from .render import FORMATS
 from .report import build
@@ -21,20 +21,27 @@ EXAMPLES = """\b
 Examples:
   lstm-shapes --input 4 --hidden 2 --out 1
   lstm-shapes --input 5 --hidden 256 --out 10 --format markdown
+  lstm-shapes --input 4 --hidden 2 --out 1 --framework pytorch
+  lstm-shapes --input 4 --hidden 2 --out 1 --framework all
+  lstm-shapes --input 4 --hidden 3 --framework pytorch --layers 2 --bidirectional --proj 2
+  lstm-shapes --input 4 --hidden 2 --cell gru --no-reset-after --batch 8 --seq-len 5
   lstm-shapes --input 4 --hidden 2 --format json | jq .total_params
   lstm-shapes --input 4 --hidden 2 --out 1 --verify
 
 \b
 Formats: table (rich, the default in a terminal), text (the default when
 piped), markdown, csv, json. Exit codes: 0 ok, 1 --verify found a mismatch,
-2 bad input.
+2 bad input or a combination the framework does not have.
 """
 
 
 class Size(click.ParamType):  # type: ignore[type-arg]  # generic only in newer click
-    """A layer size: a whole number in the allowed range."""
+    """A size or count: a whole number in the allowed range."""
 
     name = "N"
+
+    def __init__(self, limit: int = MAX_SIZE) -> None:
+        self.limit = limit
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         option = param.opts[0] if param is not None else "size"
@@ -43,12 +50,25 @@ class Size(click.ParamType):  # type: ignore[type-arg]  # generic only in newer 
         else:
             text = str(value).strip().replace("_", "")
             number = int(text) if text.lstrip("+-").isdigit() else value
+        field = param.name if param is not None and param.name else "size"
         try:
-            checked = check_size(option, number, optional=param is not None and param.name == "out")
+            checked = check_size("out" if field == "out" else field, number, limit=self.limit)
         except ConfigError as exc:
             self.fail(exc.describe(option), param, ctx)
         assert checked is not None
         return checked
+
+
+# The command-line spelling of each Config field, for messages about combinations.
+OPTION_NAMES = {"input": "--input", "bias": "--no-bias", "seq_len": "--seq-len"}
+
+
+def option_name(exc: ConfigError) -> str:
+    if exc.field == "reset_after":
+        return "--reset-after" if exc.value else "--no-reset-after"
+    if exc.field == "batch_first":
+        return "--batch-first" if exc.value else "--time-major"
+    return OPTION_NAMES.get(exc.field, "--" + exc.field.replace("_", "-"))
 
 
 class OneLineErrors(click.Command):
@@ -71,6 +91,8 @@ class OneLineErrors(click.Command):
             code = fail(exc.message if own else exc.format_message())
         except click.UsageError as exc:
             code = fail(exc.format_message())
+        except ConfigError as exc:
+            code = fail(exc.describe(option_name(exc)))
         except LstmShapesError as exc:
             code = fail(str(exc))
         except click.Abort:
@@ -95,8 +117,33 @@ def fail(message: str, code: int = 2) -> int:
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.option("--input", "input_size", type=Size(), required=True, help="Input features per time step (x).")
-@click.option("--hidden", type=Size(), required=True, help="Hidden units of the cell (h): every gate, c_t and h_t.")
+@click.option("--hidden", type=Size(), required=True, help="Hidden units of the cell (h): every gate and c_t.")
 @click.option("--out", type=Size(), default=None, help="Outputs of a dense head after h_t (o); none if left out.")
+@click.option(
+    "--framework",
+    type=click.Choice((*FRAMEWORKS, "all")),
+    default="keras",
+    show_default=True,
+    help="Whose names, layouts and gate order; 'all' compares them side by side.",
+)
+@click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="The recurrent cell.")
+@click.option("--proj", type=Size(), default=None, help="LSTM projection: h_t has P < h units (pytorch, tf1).")
+@click.option("--peepholes", is_flag=True, help="LSTM peephole connections (tf1, onnx).")
+@click.option("--layers", type=Size(MAX_LAYERS), default=1, show_default=True, help="Stacked recurrent layers.")
+@click.option("--bidirectional", is_flag=True, help="A backward direction beside the forward one.")
+@click.option("--no-bias", "no_bias", is_flag=True, help="Cells without biases (keras, pytorch, onnx).")
+@click.option("--batch", type=Size(), default=None, help="Batch size (symbolic B if left out).")
+@click.option("--seq-len", type=Size(), default=None, help="Sequence length (symbolic T if left out).")
+@click.option(
+    "--reset-after/--no-reset-after",
+    default=None,
+    help="GRU: apply the reset gate after the recurrent product (Keras reset_after, ONNX linear_before_reset=1).",
+)
+@click.option(
+    "--batch-first/--time-major",
+    default=None,
+    help="Input layout where the framework lets you choose (pytorch batch_first, tf1 time_major, onnx layout).",
+)
 @click.option(
     "--format",
     "-f",
@@ -111,18 +158,43 @@ def fail(message: str, code: int = 2) -> int:
     help="Also run a numpy forward pass over the traced shapes and check them (report on stderr; exit 1 on a mismatch).",
 )
 @click.version_option(__version__, "--version", "-V", prog_name="lstm-shapes", message="%(prog)s %(version)s")
-def main_command(input_size: int, hidden: int, out: int | None, fmt: str | None, verify: bool) -> None:
-    """Trace one LSTM time step: the shape of every node, every weight tensor, and the parameter count with its formula.
+def main_command(
+    input_size: int, hidden: int, out: int | None, framework: str, cell: str, proj: int | None, peepholes: bool,
+    layers: int, bidirectional: bool, no_bias: bool, batch: int | None, seq_len: int | None,
+    reset_after: bool | None, batch_first: bool | None, fmt: str | None, verify: bool,
+) -> None:
+    """Trace one recurrent time step: the shape of every node, every weight tensor, and the parameter count with its formula.
 
-    Sizes follow Keras 3 / TF2: kernel (x, 4h), recurrent_kernel (h, 4h), one bias per gate.
+    The default is an LSTM in Keras 3 / TF2's convention: kernel (x, 4h), recurrent_kernel (h, 4h),
+    one bias per gate. --framework picks PyTorch, TF1 or ONNX instead, with their own names, layouts
+    and gate orders.
     """
-    report = build(Config(input=input_size, hidden=hidden, out=out))
-    if verify:
-        from .verify import check_memory
-
-        check_memory(report)  # refuse before printing anything
+    options: dict[str, Any] = dict(
+        input=input_size, hidden=hidden, out=out, cell=cell, proj=proj, peepholes=peepholes, layers=layers,
+        bidirectional=bidirectional, bias=not no_bias, batch=batch, seq_len=seq_len, reset_after=reset_after,
+        batch_first=batch_first,
+    )
     if fmt is None:
         fmt = "table" if sys.stdout.isatty() else "text"
+    if framework == "all":
+        from .compare import compare
+        from .render import render_comparison
+
+        comparison = compare(name_of=option_name, **options)
+        if not any(entry.report for entry in comparison.entries):
+            errors = list(dict.fromkeys(str(e.error) for e in comparison.entries))
+            raise click.UsageError(errors[0] if len(errors) == 1 else "no framework has this combination: " + "; ".join(errors))
+        if verify:
+            raise click.UsageError("--verify checks one framework at a time; pick one with --framework")
+        # The terminal view of a comparison is its plain text: one table, no need for rich.
+        click.echo(render_comparison(comparison, "text" if fmt == "table" else fmt), nl=False)
+        return
+    report = build(Config(framework=framework, **options))
+    if verify:
+        from .verify import check_memory, sizes
+
+        batch_n, steps = sizes(report)
+        check_memory(report, batch=batch_n, steps=steps)  # refuse before printing anything
     if fmt == "table":
         from .terminal import print_report
 

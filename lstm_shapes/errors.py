@@ -8,16 +8,20 @@ class LstmShapesError(Exception):
 
 
 class ConfigError(LstmShapesError, ValueError):
-    """A configuration value is outside what is allowed."""
+    """A configuration value, or a combination of them, is not allowed."""
 
-    def __init__(self, field: str, value: object, allowed: str) -> None:
+    def __init__(self, field: str, value: object, allowed: str, template: str | None = None) -> None:
         self.field = field
         self.value = value
         self.allowed = allowed
+        # `template` words the whole message, with {name} where the field's name goes.
+        self.template = template
         super().__init__(self.describe(field))
 
     def describe(self, name: str) -> str:
         """The message with the field called `name` (e.g. its command-line option)."""
+        if self.template is not None:
+            return self.template.format(name=name)
         return f"{name} must be {self.allowed}, got {self.value!r}"
 
 

@@ -99,13 +99,17 @@ class Prod(Expr):
 
     def render(self, env: dict[str, int] | None = None, *, ascii: bool = False) -> str:
         dot = "*" if ascii else "·"
+        factors = self.factors
+        if env is None and not ascii and len(factors) > 1:
+            # A factor of one (one direction) says nothing in the symbolic form.
+            factors = tuple(f for f in factors if f != Num(1)) or (Num(1),)
         out = ""
-        for index, factor in enumerate(self.factors):
+        for index, factor in enumerate(factors):
             text = factor.render(env, ascii=ascii)
             if isinstance(factor, Sum):
                 text = f"({text})"
             if index:
-                previous = self.factors[index - 1]
+                previous = factors[index - 1]
                 # "4h" reads better than "4·h"; keep the dot wherever digits would touch.
                 joined = (
                     not ascii and env is None and isinstance(previous, Num) and isinstance(factor, Sym)

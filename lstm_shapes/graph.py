@@ -1,11 +1,12 @@
-"""The symbolic graph of one recurrent time step and its optional dense head."""
+"""The symbolic graph of one time step of every layer, and the optional dense head."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .config import Config
-from .conventions import Convention
+from .conventions import letter
+from .params import biases_per_gate
 
 # A dimension is a concrete size or a symbol such as "B" (the batch).
 Dim = int | str
@@ -26,57 +27,132 @@ class Node:
     meaning: str
 
 
-def format_shape(shape: Shape) -> str:
+def format_shape(shape: tuple[object, ...]) -> str:
     """(B, 2) for a matrix, (8,) for a vector, as Python prints tuples."""
     inner = ", ".join(str(dim) for dim in shape)
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
-def lstm_step(config: Config, conv: Convention) -> tuple[Node, ...]:
-    """Nodes of one LSTM step in data-flow order, then the head if `config.out` is set."""
-    x, h = config.input, config.hidden
-    nodes = [
-        Node("x_t", "x_t", "input", (), (BATCH, x), "input at step t"),
-        Node("h_prev", "h_{t-1}", "state", (), (BATCH, h), "hidden state from step t-1"),
-        Node("c_prev", "c_{t-1}", "state", (), (BATCH, h), "cell state from step t-1"),
-        Node(
-            "hx_t",
-            "[h_{t-1}, x_t]",
-            "concat(h_prev, x_t)",
-            ("h_prev", "x_t"),
-            (BATCH, h + x),
-            "[h_prev, x_t] side by side: what every gate reads",
-        ),
-    ]
-    by_node = {gate.node: gate for gate in conv.gates}
-    # Data-flow order is i, f, g, o whatever order the framework packs the gates in.
-    for node_id, act in (("i_t", "σ"), ("f_t", "σ"), ("g_t", "tanh"), ("o_t", "σ")):
-        gate = by_node[node_id]
-        letter = gate.letter
-        nodes.append(
-            Node(
-                node_id,
-                "c̃_t" if node_id == "g_t" else node_id,
-                f"{act}(hx_t·[U_{letter}; W_{letter}] + b_{letter})",
-                ("hx_t",),
-                (BATCH, h),
-                gate.meaning,
-            )
-        )
-    nodes += [
-        Node(
-            "c_t",
-            "c_t",
-            "f_t ⊙ c_prev + i_t ⊙ g_t",
-            ("f_t", "c_prev", "i_t", "g_t"),
-            (BATCH, h),
-            "new cell state",
-        ),
-        Node("h_t", "h_t", "o_t ⊙ tanh(c_t)", ("o_t", "c_t"), (BATCH, h), "new hidden state (output)"),
-    ]
+SHORT = {"keras": "Keras", "pytorch": "PyTorch", "tf1": "TF1", "onnx": "ONNX"}
+
+MEANINGS = {
+    "i_t": "input gate",
+    "f_t": "forget gate",
+    "g_t": "candidate cell values",
+    "o_t": "output gate",
+    "r_t": "reset gate",
+    "z_t": "update gate",
+    "n_t": "candidate hidden state",
+}
+
+
+class _Builder:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.batch: Dim = config.batch if config.batch is not None else BATCH
+        self.nodes: list[Node] = []
+        self.prefix = ""
+
+    def add(self, node_id: str, label: str, op: str, inputs: tuple[str, ...], width: int, meaning: str) -> str:
+        pid = self.prefix + node_id
+        ins = tuple(i if "." in i else self.prefix + i for i in inputs)  # "l0.h_t" is already absolute
+        self.nodes.append(Node(pid, label, op, ins, (self.batch, width), meaning))
+        return pid
+
+    def bias(self, node: str) -> str:
+        ltr = letter(self.config, node)
+        sub = f"_{ltr}" if ltr else ""
+        nb = biases_per_gate(self.config)
+        return {0: "", 1: f" + b{sub}", 2: f" + bx{sub} + bh{sub}"}[nb]
+
+    def linear(self, node: str) -> str:
+        ltr = letter(self.config, node)
+        sub = f"_{ltr}" if ltr else ""
+        if self.config.framework == "tf1":
+            return f"xh_t·[W{sub}; U{sub}]{self.bias(node)}"
+        return f"hx_t·[U{sub}; W{sub}]{self.bias(node)}"
+
+
+def step_graph(config: Config) -> tuple[Node, ...]:
+    """Nodes of one time step, layer by layer in data-flow order, then the head if `config.out` is set."""
+    b = _Builder(config)
+    h, r, D = config.hidden, config.recurrent, config.directions
+    previous = ""
+    for k in range(config.layers):
+        b.prefix = f"l{k}." if config.layers > 1 else ""
+        width = config.layer_input(k)
+        if k == 0:
+            b.add("x_t", "x_t", "input", (), width, "input at step t")
+        else:
+            b.add("x_t", f"x_t^({k})", previous, (previous,), width, f"what layer {k} reads: layer {k - 1}'s output")
+        b.add("h_prev", "h_{t-1}", "state", (), r, "hidden state from step t-1")
+        if config.cell == "lstm":
+            b.add("c_prev", "c_{t-1}", "state", (), h, "cell state from step t-1")
+        if config.framework == "tf1":
+            b.add("xh_t", "[x_t, h_{t-1}]", "concat(x_t, h_prev)", ("x_t", "h_prev"), width + r,
+                  "[x_t, h_prev] side by side: what the gates read")
+        else:
+            b.add("hx_t", "[h_{t-1}, x_t]", "concat(h_prev, x_t)", ("h_prev", "x_t"), width + r,
+                  "[h_prev, x_t] side by side: what the gates read")
+        cat = "xh_t" if config.framework == "tf1" else "hx_t"
+        {"lstm": _lstm, "gru": _gru, "rnn": _rnn}[config.cell](b, cat)
+        previous = b.prefix + "h_t"
+        if D > 1:
+            previous = b.add("y_t", "[h_t→, h_t←]", "concat(h_t forward, h_t backward)", ("h_t",), D * r,
+                             "both directions side by side (the backward cell has the same shapes)")
     if config.out is not None:
-        nodes += [
-            Node("logits", "y_t", "h_t·W_y + b_y", ("h_t",), (BATCH, config.out), "dense head"),
-            Node("probs", "p_t", "softmax(logits)", ("logits",), (BATCH, config.out), "class probabilities"),
-        ]
-    return tuple(nodes)
+        b.prefix = ""
+        b.add("logits", "y_t", f"{previous}·W_y + b_y", (previous,), config.out, "dense head")
+        b.add("probs", "p_t", "softmax(logits)", ("logits",), config.out, "class probabilities")
+    return tuple(b.nodes)
+
+
+def _gate(b: _Builder, node: str, act: str, cat: str, extra: str = "", reads: tuple[str, ...] = ()) -> None:
+    ltr = letter(b.config, node)
+    meaning = MEANINGS[node]
+    if ltr and ltr != node[0]:
+        meaning += f" ({SHORT[b.config.framework]} gate {ltr})"
+    label = "c̃_t" if node == "g_t" else node
+    b.add(node, label, f"{act}({b.linear(node)}{extra})", (cat, *reads), b.config.hidden, meaning)
+
+
+def _lstm(b: _Builder, cat: str) -> None:
+    cfg = b.config
+    peep = cfg.peepholes
+    forget = " + forget_bias" if cfg.framework == "tf1" else ""
+    _gate(b, "i_t", "σ", cat, " + P_i ⊙ c_prev" if peep else "", ("c_prev",) if peep else ())
+    _gate(b, "f_t", "σ", cat, (" + P_f ⊙ c_prev" if peep else "") + forget, ("c_prev",) if peep else ())
+    _gate(b, "g_t", "tanh", cat)
+    cell = ("c_t", "c_t", "f_t ⊙ c_prev + i_t ⊙ g_t", ("f_t", "c_prev", "i_t", "g_t"), cfg.hidden, "new cell state")
+    if peep:  # the output gate's peephole reads the new cell state
+        b.add(*cell)
+        _gate(b, "o_t", "σ", cat, " + P_o ⊙ c_t", ("c_t",))
+    else:
+        _gate(b, "o_t", "σ", cat)
+        b.add(*cell)
+    if cfg.proj is not None:
+        b.add("m_t", "m_t", "o_t ⊙ tanh(c_t)", ("o_t", "c_t"), cfg.hidden, "cell output before the projection")
+        b.add("h_t", "h_t", "m_t·W_proj", ("m_t",), cfg.proj, "new hidden state: m_t projected to p units")
+    else:
+        b.add("h_t", "h_t", "o_t ⊙ tanh(c_t)", ("o_t", "c_t"), cfg.hidden, "new hidden state (output)")
+
+
+def _gru(b: _Builder, cat: str) -> None:
+    cfg = b.config
+    _gate(b, "r_t", "σ", cat)
+    _gate(b, "z_t", "σ", cat)
+    n = letter(cfg, "n_t")
+    nb = biases_per_gate(cfg)
+    bx = {0: "", 1: f" + b_{n}", 2: f" + bx_{n}"}[nb]
+    bh = f" + bh_{n}" if nb == 2 else ""
+    if cfg.reset_after:
+        op = f"tanh(x_t·W_{n}{bx} + r_t ⊙ (h_prev·U_{n}{bh}))"
+    else:
+        op = f"tanh(x_t·W_{n}{bx} + (r_t ⊙ h_prev)·U_{n}{bh})"
+    meaning = MEANINGS["n_t"] + (f" (gate {n})" if n != "n" else "")
+    b.add("n_t", "n_t", op, ("x_t", "r_t", "h_prev"), cfg.hidden, meaning)
+    b.add("h_t", "h_t", "z_t ⊙ h_prev + (1 - z_t) ⊙ n_t", ("z_t", "h_prev", "n_t"), cfg.hidden, "new hidden state (output)")
+
+
+def _rnn(b: _Builder, cat: str) -> None:
+    b.add("h_t", "h_t", f"tanh({b.linear('h_t')})", (cat,), b.config.hidden, "new hidden state (output)")

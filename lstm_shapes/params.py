@@ -1,4 +1,4 @@
-"""Weight tensors, their counts and the formulas behind the counts."""
+"""Weight tensors, the gate blocks packed in them, their counts and the formulas behind the counts."""
 
 from __future__ import annotations
 
@@ -6,10 +6,55 @@ from dataclasses import dataclass
 from math import prod
 
 from .config import Config
-from .conventions import Convention
-from .formula import Expr, sym
+from .formula import Expr, Num, sym
 
-X, H, O = sym("x"), sym("h"), sym("o")
+X, H, P, O = sym("x"), sym("h"), sym("p"), sym("o")
+
+# An index item: None is a whole axis (":"), (a, b) a range, an int one position, "d" the direction.
+Index = tuple[None | tuple[int, int] | int | str, ...]
+
+# What a block holds, in the package's own terms; a framework's tensor packs one or more of them.
+KINDS = {
+    "W": "input weights",
+    "U": "recurrent weights",
+    "b": "bias",
+    "bx": "input-side bias",
+    "bh": "recurrent-side bias",
+    "P": "peephole weights",
+    "proj": "projection",
+    "head_W": "head weights",
+    "head_b": "head bias",
+}
+
+
+@dataclass(frozen=True)
+class Block:
+    """One gate's piece of a packed tensor: kind W, U, b, ..., the gate node it feeds, where it sits."""
+
+    kind: str
+    gate: str  # node id, e.g. "f_t"; "" for the projection and the head
+    letter: str  # the framework's own letter for the gate, e.g. Keras' "c" for g_t
+    index: Index
+    transposed: bool  # stored as (out, in), as PyTorch and ONNX do
+
+    @property
+    def label(self) -> str:
+        if self.kind == "proj":
+            return "W_proj"
+        if self.kind.startswith("head_"):
+            return self.kind[5:] + "_y"
+        return f"{self.kind}_{self.letter}" if self.letter else self.kind
+
+    def index_text(self) -> str:
+        items = []
+        for item in self.index:
+            if item is None:
+                items.append(":")
+            elif isinstance(item, tuple):
+                items.append(f"{item[0]}:{item[1]}")
+            else:
+                items.append(str(item))
+        return "[" + ", ".join(items) + "]"
 
 
 @dataclass(frozen=True)
@@ -17,53 +62,100 @@ class Weight:
     """One stored tensor, named and shaped as the framework stores it."""
 
     name: str
-    part: str  # which part of the model owns it: "lstm" or "dense"
-    role: str  # what the forward pass uses it as: kernel, recurrent_kernel, bias, ...
+    part: str  # the Part that counts it
+    dims: tuple[Expr, ...]  # each dimension over the symbols x, h, p, o
     shape: tuple[int, ...]
-    formula: Expr  # its size over the symbols x, h, o
-    holds: str
+    blocks: tuple[Block, ...]
+    layer: int | None = None  # None for the head
+    direction: int | None = None  # None where one tensor holds both directions (ONNX)
 
     @property
     def params(self) -> int:
         return prod(self.shape)
 
+    @property
+    def formula(self) -> Expr:
+        return _product(self.dims)
+
+    def slices(self) -> str:
+        """Where each gate's block sits, e.g. `W_i [:, 0:2] · W_f [:, 2:4] · …`."""
+        return " · ".join(f"{b.label} {b.index_text()}" for b in self.blocks)
+
+
+def _product(dims: tuple[Expr, ...]) -> Expr:
+    result = dims[0]
+    for dim in dims[1:]:
+        result = result * dim
+    return result
+
+
+def weight(
+    config: Config, name: str, part: str, dims: tuple[Expr | int, ...], blocks: list[Block],
+    layer: int | None = None, direction: int | None = None,
+) -> Weight:
+    exprs = tuple(Num(d) if isinstance(d, int) else d for d in dims)
+    env = config.symbols
+    return Weight(name, part, exprs, tuple(e.evaluate(env) for e in exprs), tuple(blocks), layer, direction)
+
 
 @dataclass(frozen=True)
 class Part:
-    """A layer's parameter count as one formula, e.g. 4·(h·(x+h)+h) for the LSTM."""
+    """A layer's parameter count as one formula, e.g. 4·(h·(x+h)+h) for a Keras LSTM."""
 
     name: str
     formula: Expr
     params: int
 
 
-def keras_weights(config: Config, conv: Convention) -> tuple[Weight, ...]:
-    x, h = config.input, config.hidden
-    letters = [gate.letter for gate in conv.gates]
-
-    def blocks(name: str, shape: str) -> str:
-        # Keras packs the gates side by side along the last axis, in its own gate order.
-        return ", ".join(f"{name}_{letter}" for letter in letters) + f", each {shape}"
-
-    cell = conv.cell_prefix
-    weights = [
-        Weight(cell + "kernel", "lstm", "kernel", (x, 4 * h), X * (4 * H), blocks("W", f"({x}, {h})")),
-        Weight(cell + "recurrent_kernel", "lstm", "recurrent_kernel", (h, 4 * h), H * (4 * H), blocks("U", f"({h}, {h})")),
-        Weight(cell + "bias", "lstm", "bias", (4 * h,), 4 * H, blocks("b", f"({h},)")),
-    ]
-    if config.out is not None:
-        o = config.out
-        head = conv.head_prefix
-        weights += [
-            Weight(head + "kernel", "dense", "head_kernel", (h, o), H * O, "W_y, from h_t to the logits"),
-            Weight(head + "bias", "dense", "head_bias", (o,), O, "b_y"),
-        ]
-    return tuple(weights)
+def layer_input_expr(config: Config, layer: int) -> Expr:
+    """x for the first layer, else the previous layer's D·r-wide output."""
+    if layer == 0:
+        return X
+    r = P if config.proj is not None else H
+    return config.directions * r if config.directions > 1 else r
 
 
-def keras_parts(config: Config) -> tuple[Part, ...]:
+def recurrent_expr(config: Config) -> Expr:
+    return P if config.proj is not None else H
+
+
+def biases_per_gate(config: Config) -> int:
+    """How many bias vectors each gate has: 0 without bias, 2 where input and recurrent sides have their own."""
+    if not config.bias:
+        return 0
+    if config.framework in ("pytorch", "onnx"):
+        return 2
+    if config.framework == "keras" and config.cell == "gru" and config.reset_after:
+        return 2
+    return 1
+
+
+def part_name(config: Config, layer: int) -> str:
+    return config.cell if config.layers == 1 else f"{config.cell} layer {layer}"
+
+
+def head_name(config: Config) -> str:
+    return "dense" if config.framework in ("keras", "tf1") else "head"
+
+
+def parts(config: Config) -> tuple[Part, ...]:
+    """One formula per recurrent layer, written as the framework's tensors add up, then the head."""
     env = config.symbols
-    formulas = [("lstm", 4 * (H * (X + H) + H))]
+    g, nb = config.gates, biases_per_gate(config)
+    r = recurrent_expr(config)
+    formulas: list[tuple[str, Expr]] = []
+    for layer in range(config.layers):
+        inner = H * (layer_input_expr(config, layer) + r)
+        if nb:
+            inner = inner + (H if nb == 1 else nb * H)
+        per_direction: Expr = inner if g == 1 else g * inner
+        if config.peepholes:
+            per_direction = per_direction + 3 * H
+        if config.proj is not None:
+            per_direction = per_direction + H * P
+        total = per_direction if config.directions == 1 else config.directions * per_direction
+        formulas.append((part_name(config, layer), total))
     if config.out is not None:
-        formulas.append(("dense", O * (H + 1)))
+        width = r if config.directions == 1 else config.directions * r
+        formulas.append((head_name(config), O * (width + 1)))
     return tuple(Part(name, formula, formula.evaluate(env)) for name, formula in formulas)

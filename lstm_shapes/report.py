@@ -6,21 +6,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import Config
-from .conventions import convention
+from .conventions import SeqTensor, notes, sequence, title, weights
 from .formula import Expr, Sum
-from .graph import Node, lstm_step
-from .params import Part, Weight, keras_parts, keras_weights
+from .graph import Node, step_graph
+from .params import Part, Weight, parts
+
+CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
 
 @dataclass(frozen=True)
 class Report:
-    """Nodes, weights and parameter counts of one configuration; no formatting."""
+    """Nodes, weights, parameter counts and sequence shapes of one configuration; no formatting."""
 
     config: Config
     title: str
     nodes: tuple[Node, ...]
     weights: tuple[Weight, ...]
     parts: tuple[Part, ...]
+    sequence: tuple[SeqTensor, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def total_params(self) -> int:
@@ -39,13 +43,23 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; symbolic dimensions are strings, sizes are ints."""
-        env = self.config.symbols
+        cfg = self.config
+        env = cfg.symbols
         return {
-            "framework": self.config.framework,
-            "cell": self.config.cell,
-            "input": self.config.input,
-            "hidden": self.config.hidden,
-            "out": self.config.out,
+            "framework": cfg.framework,
+            "cell": cfg.cell,
+            "input": cfg.input,
+            "hidden": cfg.hidden,
+            "out": cfg.out,
+            "proj": cfg.proj,
+            "peepholes": cfg.peepholes,
+            "layers": cfg.layers,
+            "bidirectional": cfg.bidirectional,
+            "bias": cfg.bias,
+            "reset_after": cfg.reset_after,
+            "batch_first": cfg.batch_first,
+            "batch": cfg.batch,
+            "seq_len": cfg.seq_len,
             "symbols": env,
             "total_params": self.total_params,
             "total_formula": " + ".join(part.formula.render() for part in self.parts),
@@ -61,14 +75,19 @@ class Report:
             ],
             "weights": [
                 {
-                    "name": weight.name,
-                    "part": weight.part,
-                    "shape": list(weight.shape),
-                    "params": weight.params,
-                    "formula": weight.formula.render(),
-                    "holds": weight.holds,
+                    "name": w.name,
+                    "part": w.part,
+                    "layer": w.layer,
+                    "direction": w.direction,
+                    "shape": list(w.shape),
+                    "params": w.params,
+                    "formula": w.formula.render(),
+                    "slices": [
+                        {"block": b.label, "kind": b.kind, "gate": b.gate or None, "index": b.index_text()}
+                        for b in w.blocks
+                    ],
                 }
-                for weight in self.weights
+                for w in self.weights
             ],
             "nodes": [
                 {
@@ -81,6 +100,8 @@ class Report:
                 }
                 for node in self.nodes
             ],
+            "sequence": [{"name": s.name, "shape": list(s.shape), "meaning": s.meaning} for s in self.sequence],
+            "notes": list(self.notes),
         }
 
     def render(self, fmt: str = "text") -> str:
@@ -91,16 +112,22 @@ class Report:
 
 
 def build(config: Config) -> Report:
-    conv = convention(config.framework)
+    """Trace `config`: nodes, weights in the framework's layout, counts and sequence shapes."""
     return Report(
         config=config,
-        title=f"LSTM cell, one time step ({conv.title} convention)",
-        nodes=lstm_step(config, conv),
-        weights=keras_weights(config, conv),
-        parts=keras_parts(config),
+        title=f"{CELL_NAMES[config.cell]} cell, one time step ({title(config)} convention)",
+        nodes=step_graph(config),
+        weights=weights(config),
+        parts=parts(config),
+        sequence=sequence(config),
+        notes=notes(config),
     )
 
 
-def trace(input: int, hidden: int, out: int | None = None) -> Report:
-    """Trace one LSTM step with `input` features and `hidden` units, plus a dense head of `out`."""
-    return build(Config(input=input, hidden=hidden, out=out))
+def trace(input: int, hidden: int, out: int | None = None, **options: Any) -> Report:
+    """Trace one step with `input` features and `hidden` units, plus a dense head of `out`.
+
+    Other options are Config's: cell, framework, proj, peepholes, layers, bidirectional, bias,
+    batch, seq_len, reset_after, batch_first.
+    """
+    return build(Config(input=input, hidden=hidden, out=out, **options))

@@ -1,8 +1,9 @@
 """Check a traced report with real numpy arrays: the only module that imports numpy.
 
-The weights are built from the report's own shapes and run forward over a few time steps in
-the framework's layout and gate order; every node's value must have the traced shape, and the
-arrays' sizes must add up to the reported counts.
+Arrays of the report's own weight shapes are cut into per-gate blocks exactly as the report's
+slices say, in the framework's layout and gate order, and run forward over a few time steps, every
+layer and direction; every node's value must have the traced shape, every returned tensor the
+shape the report gives it, and the arrays' sizes must add up to the reported counts.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .conventions import convention
 from .errors import VerifyError
-from .graph import BATCH, Shape, format_shape
+from .graph import format_shape
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from .params import Block
     from .report import Report
 
 # Above this the check would rather refuse than make the machine swap.
 MEMORY_LIMIT = 4 * 2**30
 BYTES = 4  # float32
+TF1_FORGET_BIAS = 1.0
 
 
 @dataclass(frozen=True)
@@ -48,52 +50,263 @@ class Result:
     def lines(self) -> list[str]:
         head = f"verify: numpy forward pass, batch {self.batch}, {self.steps} time steps, float32"
         body = [
-            f"  {'ok  ' if c.ok else 'FAIL'}  {c.what}: {c.expected}"
-            + ("" if c.ok else f", got {c.actual}")
+            f"  {'ok  ' if c.ok else 'FAIL'}  {c.what}: {c.expected}" + ("" if c.ok else f", got {c.actual}")
             for c in self.checks
         ]
         tail = f"verify: {len(self.checks)} checks, {len(self.mismatches)} mismatches"
         return [head, *body, tail]
 
 
-def forward(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> list[dict[str, np.ndarray]]:
-    """Run the cell (and head) over xs of shape (B, T, x); one dict of node values per step."""
+# --- Reading the framework's tensors as per-gate blocks ----------------------------------------
+
+
+def _take(array: np.ndarray, block: Block, direction: int) -> Any:
+    index: Any = tuple(
+        slice(None) if item is None else slice(*item) if isinstance(item, tuple) else direction if item == "d" else item
+        for item in block.index
+    )
+    piece = array[index]
+    return piece.T if block.transposed else piece
+
+
+def _cell_params(report: Report, arrays: dict[str, np.ndarray], layer: int, direction: int) -> dict[str, Any]:
+    """{kind: {gate node: canonical array}} for one layer and direction.
+
+    Canonical orientation: W (in, h), U (r, h), biases and peepholes (h,), projection (h, p).
+    """
+    params: dict[str, Any] = {}
+    for w in report.weights:
+        if w.layer != layer or (w.direction is not None and w.direction != direction):
+            continue
+        for block in w.blocks:
+            piece = _take(arrays[w.name], block, direction)
+            if block.kind == "proj":
+                params["proj"] = piece
+            else:
+                params.setdefault(block.kind, {})[block.gate] = piece
+    return params
+
+
+def _head(report: Report, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    found = {}
+    for w in report.weights:
+        for block in w.blocks:
+            if block.kind.startswith("head_"):
+                found[block.kind] = _take(arrays[w.name], block, 0)
+    return found["head_W"], found["head_b"]
+
+
+# --- The cells ----------------------------------------------------------------------------------
+
+
+def _sigmoid(v: np.ndarray) -> Any:
+    import numpy as np
+
+    return 1 / (1 + np.exp(-v))
+
+
+class _Cell:
+    """One layer and direction: runs a step and records every node's value."""
+
+    def __init__(self, report: Report, params: dict[str, Any]) -> None:
+        self.cfg = report.config
+        self.p = params
+
+    def _bias(self, gate: str) -> Any:
+        total: Any = 0
+        for kind in ("b", "bx", "bh"):
+            if gate in self.p.get(kind, {}):
+                total = total + self.p[kind][gate]
+        return total
+
+    def _pre(self, gate: str, x: np.ndarray, h: np.ndarray) -> Any:
+        return x @ self.p["W"][gate] + h @ self.p["U"][gate] + self._bias(gate)
+
+    def step(self, x: np.ndarray, h: np.ndarray, c: np.ndarray | None) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        cell = self.cfg.cell
+        v: dict[str, np.ndarray] = {"x_t": x, "h_prev": h}
+        cat_id = "xh_t" if self.cfg.framework == "tf1" else "hx_t"
+        v[cat_id] = np.concatenate([x, h] if cat_id == "xh_t" else [h, x], axis=1)
+        if cell == "lstm":
+            assert c is not None
+            v["c_prev"] = c
+            peep = self.p.get("P", {})
+            pre_i = self._pre("i_t", x, h) + (c * peep["i_t"] if "i_t" in peep else 0)
+            pre_f = self._pre("f_t", x, h) + (c * peep["f_t"] if "f_t" in peep else 0)
+            if self.cfg.framework == "tf1":
+                pre_f = pre_f + TF1_FORGET_BIAS
+            v["i_t"], v["f_t"] = _sigmoid(pre_i), _sigmoid(pre_f)
+            v["g_t"] = np.tanh(self._pre("g_t", x, h))
+            v["c_t"] = v["f_t"] * c + v["i_t"] * v["g_t"]
+            pre_o = self._pre("o_t", x, h) + (v["c_t"] * peep["o_t"] if "o_t" in peep else 0)
+            v["o_t"] = _sigmoid(pre_o)
+            m = v["o_t"] * np.tanh(v["c_t"])
+            if "proj" in self.p:
+                v["m_t"] = m
+                v["h_t"] = m @ self.p["proj"]
+            else:
+                v["h_t"] = m
+        elif cell == "gru":
+            v["r_t"] = _sigmoid(self._pre("r_t", x, h))
+            v["z_t"] = _sigmoid(self._pre("z_t", x, h))
+            bx = self.p.get("b", {}).get("n_t", 0) + self.p.get("bx", {}).get("n_t", 0)
+            bh = self.p.get("bh", {}).get("n_t", 0)
+            W, U = self.p["W"]["n_t"], self.p["U"]["n_t"]
+            if self.cfg.reset_after:
+                v["n_t"] = np.tanh(x @ W + bx + v["r_t"] * (h @ U + bh))
+            else:
+                v["n_t"] = np.tanh(x @ W + bx + (v["r_t"] * h) @ U + bh)
+            v["h_t"] = v["z_t"] * h + (1 - v["z_t"]) * v["n_t"]
+        else:
+            v["h_t"] = np.tanh(self._pre("h_t", x, h))
+        return v
+
+
+@dataclass
+class _Run:
+    steps: list[dict[str, np.ndarray]]  # node values per time step (forward direction; prefixed ids)
+    backward: list[dict[str, np.ndarray]]  # the same for the backward direction, in its own order
+    layer_outputs: list[np.ndarray]  # per layer (T, N, D·r), time-major
+    finals: list[list[tuple[Any, Any]]]  # [layer][direction] = (h, c or None)
+    logits: np.ndarray | None
+
+
+def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> _Run:
+    """Run every layer and direction over xs of shape (T, N, x), time-major."""
     import numpy as np
 
     cfg = report.config
-    conv = convention(cfg.framework)
-    role = {weight.role: arrays[weight.name] for weight in report.weights}
-    # [h, x]·[U; W] is x·W + h·U: the gates read the concatenated input in one product.
-    stacked = np.concatenate([role["recurrent_kernel"], role["kernel"]], axis=0)
-    batch, steps, _ = xs.shape
-    units = cfg.hidden
-    h = np.zeros((batch, units), dtype=xs.dtype)
-    c = np.zeros((batch, units), dtype=xs.dtype)
-    out: list[dict[str, np.ndarray]] = []
-    for t in range(steps):
-        v = {"x_t": xs[:, t, :], "h_prev": h, "c_prev": c}
-        v["hx_t"] = np.concatenate([h, v["x_t"]], axis=1)
-        z = v["hx_t"] @ stacked + role["bias"]
-        for k, gate in enumerate(conv.gates):
-            block = z[:, k * units : (k + 1) * units]
-            v[gate.node] = np.tanh(block) if gate.node == "g_t" else 1 / (1 + np.exp(-block))
-        v["c_t"] = v["f_t"] * c + v["i_t"] * v["g_t"]
-        v["h_t"] = v["o_t"] * np.tanh(v["c_t"])
-        if cfg.out is not None:
-            v["logits"] = v["h_t"] @ role["head_kernel"] + role["head_bias"]
-            shifted = np.exp(v["logits"] - v["logits"].max(axis=1, keepdims=True))
-            v["probs"] = shifted / shifted.sum(axis=1, keepdims=True)
-        out.append(v)
-        h, c = v["h_t"], v["c_t"]
+    steps_n, batch = xs.shape[0], xs.shape[1]
+    per_step: list[dict[str, np.ndarray]] = [{} for _ in range(steps_n)]
+    per_step_back: list[dict[str, np.ndarray]] = [{} for _ in range(steps_n)]
+    finals: list[list[tuple[Any, Any]]] = []
+    outputs: list[np.ndarray] = []
+    layer_in = xs
+    for k in range(cfg.layers):
+        prefix = f"l{k}." if cfg.layers > 1 else ""
+        outs_by_dir = []
+        finals.append([])
+        for d in range(cfg.directions):
+            cell = _Cell(report, _cell_params(report, arrays, k, d))
+            h = np.zeros((batch, cfg.recurrent), dtype=xs.dtype)
+            c = np.zeros((batch, cfg.hidden), dtype=xs.dtype) if cfg.cell == "lstm" else None
+            seq_out: list[Any] = [None] * steps_n
+            order = range(steps_n) if d == 0 else reversed(range(steps_n))
+            for i, t in enumerate(order):
+                v = cell.step(layer_in[t], h, c)
+                record = per_step[t] if d == 0 else per_step_back[i]
+                record.update({prefix + key: value for key, value in v.items()})
+                h = v["h_t"]
+                c = v.get("c_t")
+                seq_out[t] = h
+            finals[k].append((h, c))
+            outs_by_dir.append(np.stack(seq_out))
+        layer_out = np.concatenate(outs_by_dir, axis=2)
+        if cfg.directions > 1:
+            for t in range(steps_n):
+                per_step[t][prefix + "y_t"] = layer_out[t]
+        outputs.append(layer_out)
+        layer_in = layer_out
+    logits = None
+    if cfg.out is not None:
+        W, b = _head(report, arrays)
+        if cfg.framework == "keras":
+            # Keras' Bidirectional returns the backward layer's final state, not its output at T-1.
+            last = np.concatenate([finals[-1][d][0] for d in range(cfg.directions)], axis=1)
+        else:
+            last = outputs[-1][-1]
+        logits = last @ W + b
+        for t in range(steps_n):
+            step_logits = outputs[-1][t] @ W + b  # the node graph's head reads each step's output
+            shifted = np.exp(step_logits - step_logits.max(axis=1, keepdims=True))
+            per_step[t]["logits"] = step_logits
+            per_step[t]["probs"] = shifted / shifted.sum(axis=1, keepdims=True)
+    return _Run(per_step, per_step_back, outputs, finals, logits)
+
+
+def _time_major(report: Report, xs: np.ndarray) -> np.ndarray:
+    return xs.transpose(1, 0, 2) if report.config.batch_first else xs
+
+
+def forward(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> list[dict[str, np.ndarray]]:
+    """Run the model over xs of shape (B, T, x); one dict of node values per time step.
+
+    With several layers the ids carry their layer's prefix (`l1.h_t`); the values are those of the
+    forward direction.
+    """
+    return _run(report, arrays, xs.transpose(1, 0, 2)).steps
+
+
+def run_sequence(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> dict[str, np.ndarray]:
+    """Run the model over xs in the framework's input layout; the tensors the framework returns."""
+    import numpy as np
+
+    cfg = report.config
+    run = _run(report, arrays, _time_major(report, xs))
+    top = run.layer_outputs[-1]  # (T, N, D·r)
+    last = run.finals[-1]
+    fw = cfg.framework
+
+    def batch_major(a: np.ndarray) -> np.ndarray:
+        return a.transpose(1, 0, 2)
+
+    out: dict[str, np.ndarray] = {}
+    if fw == "pytorch":
+        out["output"] = batch_major(top) if cfg.batch_first else top
+        out["h_n"] = np.stack([hc[0] for layer in run.finals for hc in layer])
+        if cfg.cell == "lstm":
+            out["c_n"] = np.stack([hc[1] for layer in run.finals for hc in layer])
+    elif fw == "keras":
+        out["output"] = np.concatenate([hc[0] for hc in last], axis=1)
+        out["sequences"] = batch_major(top)
+        sides = ("forward_", "backward_") if cfg.directions > 1 else ("",)
+        for side, (h, c) in zip(sides, last):
+            out[f"{side}state_h"] = h
+            if c is not None:
+                out[f"{side}state_c"] = c
+    elif fw == "tf1":
+        if cfg.directions > 1 and cfg.layers == 1:
+            r = cfg.recurrent
+            halves = (top[:, :, :r], top[:, :, r:])
+            out["outputs_fw"], out["outputs_bw"] = (batch_major(a) if cfg.batch_first else a for a in halves)
+        else:
+            out["outputs"] = batch_major(top) if cfg.batch_first else top
+        for d in range(cfg.directions):
+            side = ("_fw", "_bw")[d] if cfg.directions > 1 else ""
+            for k in range(cfg.layers):
+                at = f"state{side}" + (f"[{k}]" if cfg.layers > 1 else "")
+                h, c = run.finals[k][d]
+                if c is not None:
+                    out[f"{at}.c"], out[f"{at}.h"] = c, h
+                else:
+                    out[at] = h
+    else:
+        steps_n, batch = top.shape[0], top.shape[1]
+        y = top.reshape(steps_n, batch, cfg.directions, cfg.hidden).transpose(0, 2, 1, 3)  # [T, D, N, h]
+        y_h = np.stack([hc[0] for hc in last])  # [D, N, h]
+        if cfg.batch_first:
+            out["Y"], out["Y_h"] = y.transpose(2, 0, 1, 3), y_h.transpose(1, 0, 2)
+        else:
+            out["Y"], out["Y_h"] = y, y_h
+        if cfg.cell == "lstm":
+            y_c = np.stack([hc[1] for hc in last])
+            out["Y_c"] = y_c.transpose(1, 0, 2) if cfg.batch_first else y_c
+    if run.logits is not None:
+        out["logits"] = run.logits
     return out
+
+
+# --- The check ----------------------------------------------------------------------------------
 
 
 def needed_bytes(report: Report, batch: int, steps: int) -> int:
     """A generous estimate of what the check allocates."""
     cfg = report.config
-    stacked = (cfg.input + cfg.hidden) * 4 * cfg.hidden  # the [U; W] copy
-    activations = steps * sum(_size(node.shape, batch) for node in report.nodes)
-    return BYTES * (2 * report.total_params + stacked + activations)
+    widths = sum(int(n.shape[-1]) for n in report.nodes)
+    activations = steps * batch * widths * cfg.directions * 2
+    return BYTES * (2 * report.total_params + activations)
 
 
 def check_memory(report: Report, *, batch: int = 2, steps: int = 3) -> None:
@@ -106,33 +319,31 @@ def check_memory(report: Report, *, batch: int = 2, steps: int = 3) -> None:
         )
 
 
-def _size(shape: Shape, batch: int) -> int:
-    total = 1
-    for dim in shape:
-        total *= batch if dim == BATCH else int(dim)
-    return total
-
-
-def concrete(shape: Shape, batch: int) -> Shape:
-    return tuple(batch if dim == BATCH else dim for dim in shape)
-
-
 def random_arrays(report: Report, seed: int = 0) -> dict[str, Any]:
     """float32 arrays of the report's weight shapes, scaled so activations stay moderate."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     arrays = {}
-    for weight in report.weights:
-        scale = 1 / max(1, weight.shape[0]) ** 0.5
-        arrays[weight.name] = (rng.standard_normal(weight.shape, dtype=np.float32) * scale).astype(np.float32)
+    for w in report.weights:
+        scale = 1 / max(1, min(w.shape)) ** 0.5
+        arrays[w.name] = (rng.standard_normal(w.shape, dtype=np.float32) * scale).astype(np.float32)
     return arrays
 
 
-def verify(report: Report, *, batch: int = 2, steps: int = 3, seed: int = 0) -> Result:
+def sizes(report: Report) -> tuple[int, int]:
+    """The batch and number of steps the check runs: the configured ones, or 2 and 3."""
+    cfg = report.config
+    return (cfg.batch or 2, cfg.seq_len or 3)
+
+
+def verify(report: Report, *, batch: int | None = None, steps: int | None = None, seed: int = 0) -> Result:
     """Build arrays of the traced shapes, run them forward and compare with the report."""
     import numpy as np
 
+    cfg = report.config
+    batch = batch or sizes(report)[0]
+    steps = steps or sizes(report)[1]
     check_memory(report, batch=batch, steps=steps)
     arrays = random_arrays(report, seed)
     checks = [
@@ -141,24 +352,41 @@ def verify(report: Report, *, batch: int = 2, steps: int = 3, seed: int = 0) -> 
     ]
     array_total = sum(int(a.size) for a in arrays.values())
     checks.append(Check("array sizes add up to total_params", f"{report.total_params:,}", f"{array_total:,}"))
-    env = report.config.symbols
+    env = cfg.symbols
     for part in report.parts:
         in_part = sum(int(arrays[w.name].size) for w in report.weights if w.part == part.name)
         checks.append(
             Check(f"part {part.name}: {part.formula.render()}", f"{part.formula.evaluate(env):,}", f"{in_part:,}")
         )
-    xs = np.random.default_rng(seed + 1).standard_normal((batch, steps, report.config.input), dtype=np.float32)
+    for w in report.weights:  # every element of every tensor belongs to exactly one block
+        covered = sum(int(_take(arrays[w.name], b, 0).size) for b in w.blocks)
+        per_direction = w.shape[0] if any("d" in b.index for b in w.blocks) else 1
+        checks.append(Check(f"blocks of {w.name} cover it", f"{w.params:,}", f"{covered * per_direction:,}"))
+    rng = np.random.default_rng(seed + 1)
+    shape_in = (batch, steps, cfg.input) if cfg.batch_first else (steps, batch, cfg.input)
+    xs = rng.standard_normal(shape_in, dtype=np.float32)
     try:
-        values = forward(report, arrays, xs)
-    except (ValueError, KeyError) as exc:  # a shape error in the traced layout
-        checks.append(Check("forward pass", "runs", f"fails: {exc}"))
+        run = _run(report, arrays, _time_major(report, xs))
+        outs = run_sequence(report, arrays, xs)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:  # a shape error in the traced layout
+        checks.append(Check("forward pass", "runs", f"fails: {type(exc).__name__}: {exc}"))
         return Result(batch, steps, tuple(checks))
+
+    def concrete(shape: tuple[object, ...]) -> str:
+        return format_shape(tuple(batch if d == "B" else steps if d == "T" else d for d in shape))
+
     for node in report.nodes:
-        expected = format_shape(concrete(node.shape, batch))
-        seen = sorted({format_shape(step[node.id].shape) for step in values if node.id in step})
-        actual = " / ".join(seen) or "missing"
-        checks.append(Check(f"node {node.id} {format_shape(node.shape)} at every step", expected, actual))
-    finite = all(bool(np.isfinite(value).all()) for step in values for value in step.values())
+        seen = sorted(
+            {format_shape(s[node.id].shape) for s in run.steps + run.backward if node.id in s}
+        )
+        checks.append(Check(f"node {node.id} {format_shape(node.shape)} at every step", concrete(node.shape),
+                            " / ".join(seen) or "missing"))
+    for tensor in report.sequence:
+        if tensor.name in ("input", "inputs", "X"):
+            continue
+        got = format_shape(outs[tensor.name].shape) if tensor.name in outs else "missing"
+        checks.append(Check(f"returns {tensor.name} {format_shape(tensor.shape)}", concrete(tensor.shape), got))
+    finite = all(bool(np.isfinite(a).all()) for a in outs.values())
     checks.append(Check("every value finite", "yes", "yes" if finite else "no"))
     return Result(batch, steps, tuple(checks))
 

@@ -12,11 +12,24 @@ from pathlib import Path
 
 import pytest
 
-from lstm_shapes import trace
-from lstm_shapes.render import FORMATS
+from lstm_shapes import Config, build, trace
+from lstm_shapes.compare import compare
+from lstm_shapes.render import FORMATS, render_comparison
 
 GOLDEN = Path(__file__).parent / "golden"
-CASES = {"x4_h2_o1": (4, 2, 1), "x5_h256_o10": (5, 256, 10), "x3_h7": (3, 7, None)}
+CASES: dict[str, tuple[int, int, int | None]] = {"x4_h2_o1": (4, 2, 1), "x5_h256_o10": (5, 256, 10), "x3_h7": (3, 7, None)}
+# One per framework and cell, with the variants each has.
+VARIANTS: dict[str, dict[str, object]] = {
+    "pytorch_lstm_proj_bi_l2": dict(input=4, hidden=3, out=2, framework="pytorch", proj=2, layers=2, bidirectional=True, batch=7, seq_len=5),
+    "tf1_lstm_peep_proj": dict(input=4, hidden=2, out=1, framework="tf1", peepholes=True, proj=1),
+    "onnx_lstm_peep_bi": dict(input=4, hidden=2, framework="onnx", peepholes=True, bidirectional=True),
+    "keras_gru": dict(input=4, hidden=2, out=1, cell="gru"),
+    "keras_gru_reset_before_nobias": dict(input=4, hidden=2, cell="gru", reset_after=False, bias=False),
+    "pytorch_gru_l2": dict(input=4, hidden=2, cell="gru", framework="pytorch", layers=2, batch_first=True),
+    "tf1_gru_bi": dict(input=4, hidden=2, cell="gru", framework="tf1", bidirectional=True),
+    "onnx_rnn": dict(input=4, hidden=2, cell="rnn", framework="onnx", batch_first=True),
+    "keras_rnn_bi_l2": dict(input=4, hidden=2, out=3, cell="rnn", layers=2, bidirectional=True),
+}
 SUFFIX = {"text": "txt", "markdown": "md", "csv": "csv", "json": "json"}
 
 
@@ -26,6 +39,28 @@ def test_golden(case: str, fmt: str, update_goldens: bool) -> None:
     """Regenerate with `python -m pytest tests/test_render.py --update-goldens`, then review the diff."""
     path = GOLDEN / f"{case}.{SUFFIX[fmt]}"
     got = trace(*CASES[case]).render(fmt)
+    if update_goldens:
+        path.write_text(got, encoding="utf-8", newline="\n")
+    assert got == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("case", VARIANTS)
+def test_golden_variants(case: str, fmt: str, update_goldens: bool) -> None:
+    path = GOLDEN / "variants" / f"{case}.{SUFFIX[fmt]}"
+    got = build(Config(**VARIANTS[case])).render(fmt)  # type: ignore[arg-type]
+    if update_goldens:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(got, encoding="utf-8", newline="\n")
+    assert got == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("options", [{"input": 4, "hidden": 2, "out": 1}, {"input": 4, "hidden": 2, "proj": 1}])
+def test_golden_comparison(options: dict[str, int], fmt: str, update_goldens: bool) -> None:
+    name = "compare_" + "_".join(f"{k}{v}" for k, v in options.items())
+    path = GOLDEN / "variants" / f"{name}.{SUFFIX[fmt]}"
+    got = render_comparison(compare(**options), fmt)
     if update_goldens:
         path.write_text(got, encoding="utf-8", newline="\n")
     assert got == path.read_text(encoding="utf-8")
@@ -85,11 +120,16 @@ def test_markdown_escapes_pipes() -> None:
     assert lines[2] == "| x\\|y | `p\\|q` |"
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", [*CASES, *VARIANTS, "compare"])
 def test_mdformat_leaves_markdown_unchanged(case: str, tmp_path: Path) -> None:
     mdformat = pytest.importorskip("mdformat", reason="mdformat is not installed (pip install -e '.[test]')")
     pytest.importorskip("mdformat_tables", reason="mdformat-tables is not installed (pip install -e '.[test]')")
-    text = trace(*CASES[case]).render("markdown")
+    if case == "compare":
+        text = render_comparison(compare(input=4, hidden=2, out=1), "markdown")
+    elif case in VARIANTS:
+        text = build(Config(**VARIANTS[case])).render("markdown")  # type: ignore[arg-type]
+    else:
+        text = trace(*CASES[case]).render("markdown")
     assert mdformat.text(text, extensions={"tables"}) == text
 
 

@@ -63,7 +63,7 @@ def test_a_wrong_node_shape_is_a_mismatch() -> None:
 
 def test_a_wrong_weight_shape_breaks_the_forward_pass() -> None:
     good = trace(input=4, hidden=2, out=1)
-    weights = tuple(replace(w, shape=(3, 8)) if w.role == "kernel" else w for w in good.weights)
+    weights = tuple(replace(w, shape=(3, 8)) if w.name == "lstm/lstm_cell/kernel" else w for w in good.weights)
     result = verify(replace(good, weights=weights))
     whats = [c.what for c in result.mismatches]
     assert "forward pass" in whats

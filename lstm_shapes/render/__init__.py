@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..compare import Comparison
     from ..report import Report
 
 # The plain formats; the rich terminal table lives at the edge, in lstm_shapes.terminal.
@@ -25,3 +26,55 @@ def render(report: Report, fmt: str) -> str:
     else:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     return fn(report)
+
+
+def render_comparison(cmp: Comparison, fmt: str) -> str:
+    """A configuration under every framework, in format `fmt`."""
+    from .tables import comparison_document
+
+    if fmt == "json":
+        import json
+
+        return json.dumps(comparison_dict(cmp), indent=2, ensure_ascii=False) + "\n"
+    head, tables, notes = comparison_document(cmp)
+    if fmt == "text":
+        from .text import text_document
+
+        return text_document(head, tables, notes)
+    if fmt == "markdown":
+        from .markdown import markdown_document
+
+        return markdown_document(head, tables, notes)
+    if fmt == "csv":
+        import csv
+        import io
+
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("framework", "total_params", "difference", "reasons", "not_available"))
+        for e in cmp.entries:
+            total = e.report.total_params if e.report else ""
+            writer.writerow((e.framework, total, "" if e.difference is None else e.difference, "; ".join(e.reasons), e.error or ""))
+        return buffer.getvalue()
+    raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+
+
+def comparison_dict(cmp: Comparison) -> dict[str, object]:
+    from ..compare import gate_order
+
+    return {
+        "baseline": cmp.baseline,
+        "frameworks": [
+            {
+                "framework": e.framework,
+                "available": e.report is not None,
+                "total_params": e.report.total_params if e.report else None,
+                "difference": e.difference,
+                "reasons": list(e.reasons),
+                "gate_order": gate_order(e.report) if e.report else None,
+                "error": e.error,
+                "report": e.report.to_dict() if e.report else None,
+            }
+            for e in cmp.entries
+        ],
+    }

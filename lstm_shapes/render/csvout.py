@@ -18,12 +18,13 @@ def render_csv(report: Report) -> str:
     env = report.config.symbols
     rows: list[tuple[object, ...]] = [HEADER]
     rows += [("node", n.id, format_shape(n.shape), "", n.op, n.meaning) for n in report.nodes]
-    rows += [("weight", w.name, format_shape(w.shape), w.params, w.formula.render(), w.holds) for w in report.weights]
+    rows += [("weight", w.name, format_shape(w.shape), w.params, w.formula.render(), w.slices()) for w in report.weights]
     rows += [
         ("part", p.name, "", p.params, f"{p.formula.render()} = {p.formula.render(env)}", "") for p in report.parts
     ]
     total = " + ".join(str(p.params) for p in report.parts)
     rows.append(("total", "total", "", report.total_params, total, ""))
+    rows += [("sequence", t.name, format_shape(t.shape), "", "", t.meaning) for t in report.sequence]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()

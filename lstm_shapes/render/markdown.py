@@ -34,9 +34,14 @@ def markdown_table(table: Table) -> list[str]:
     return lines
 
 
-def render_markdown(report: Report) -> str:
-    title, sizes = heading(report)
-    lines = [f"{title}: {sizes}."]
-    for table in tables(report):
+def markdown_document(head: list[str], tables: tuple[Table, ...], notes: list[str] | tuple[str, ...]) -> str:
+    lines = [": ".join(head) + "."]
+    for table in tables:
         lines += ["", *markdown_table(table)]
+    if notes:
+        lines += ["", *(f"- {note}" for note in notes)]
     return "\n".join(lines) + "\n"
+
+
+def render_markdown(report: Report) -> str:
+    return markdown_document(list(heading(report)), tables(report), report.notes)

@@ -6,9 +6,11 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..config import TITLES
 from ..graph import format_shape
 
 if TYPE_CHECKING:
+    from ..compare import Comparison
     from ..report import Report
 
 
@@ -32,9 +34,10 @@ WEIGHT_COLUMNS = (
     Column("shape"),
     Column("params", "right"),
     Column("formula"),
-    Column("holds"),
+    Column("gate blocks"),
 )
 PART_COLUMNS = (Column("part"), Column("formula"), Column("params", "right"))
+SEQUENCE_COLUMNS = (Column("tensor", code=True), Column("shape"), Column("meaning"))
 
 
 def count(n: int) -> str:
@@ -46,12 +49,28 @@ def plural(n: int, noun: str) -> str:
 
 
 def heading(report: Report) -> tuple[str, str]:
-    """A title line and a line naming the symbols."""
+    """A title line and a line naming the symbols and the variant."""
     cfg = report.config
-    sizes = f"x = {plural(cfg.input, 'input')}, h = {plural(cfg.hidden, 'hidden unit')}"
+    sizes = [f"x = {plural(cfg.input, 'input')}", f"h = {plural(cfg.hidden, 'hidden unit')}"]
+    if cfg.proj is not None:
+        sizes.append(f"p = {plural(cfg.proj, 'projected unit')}")
     if cfg.out is not None:
-        sizes += f", o = {plural(cfg.out, 'output')}"
-    return report.title, sizes + "; B = batch size"
+        sizes.append(f"o = {plural(cfg.out, 'output')}")
+    sizes.append(f"B = {cfg.batch:,}" if cfg.batch is not None else "B = batch size")
+    sizes.append(f"T = {cfg.seq_len:,}" if cfg.seq_len is not None else "T = sequence length")
+    variant = []
+    if cfg.layers > 1:
+        variant.append(f"{cfg.layers} layers")
+    if cfg.bidirectional:
+        variant.append("bidirectional")
+    if cfg.peepholes:
+        variant.append("peepholes")
+    if not cfg.bias:
+        variant.append("no bias")
+    if cfg.cell == "gru":
+        variant.append("reset after the recurrent product" if cfg.reset_after else "reset before the recurrent product")
+    line = ", ".join(sizes)
+    return report.title, line + ("; " + ", ".join(variant) if variant else "")
 
 
 def total_formula(report: Report) -> str:
@@ -63,16 +82,18 @@ def tables(report: Report) -> tuple[Table, ...]:
     env = report.config.symbols
     nodes = tuple((n.id, format_shape(n.shape), n.op, n.meaning) for n in report.nodes)
     weights = tuple(
-        (w.name, format_shape(w.shape), count(w.params), w.formula.render(), w.holds) for w in report.weights
+        (w.name, format_shape(w.shape), count(w.params), w.formula.render(), w.slices()) for w in report.weights
     )
     parts = tuple(
         (p.name, f"{p.formula.render()} = {p.formula.render(env)}", count(p.params)) for p in report.parts
     )
     parts += (("total", total_formula(report), count(report.total_params)),)
+    sequence = tuple((t.name, format_shape(t.shape), t.meaning) for t in report.sequence)
     return (
         Table("Nodes", NODE_COLUMNS, nodes),
         Table("Weights", WEIGHT_COLUMNS, weights),
         Table("Parameters", PART_COLUMNS, parts),
+        Table("Sequence", SEQUENCE_COLUMNS, sequence),
     )
 
 
@@ -89,3 +110,33 @@ def width(text: str) -> int:
 def pad(text: str, size: int, align: str) -> str:
     gap = " " * (size - width(text))
     return gap + text if align == "right" else text + gap
+
+
+def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], list[str]]:
+    """Heading lines, one table and the reasons, for a configuration under every framework."""
+    from ..compare import first_tensors, gate_order
+
+    base = TITLES[cmp.baseline] if cmp.baseline else "the first"
+    example = next((e.report for e in cmp.entries if e.report is not None), None)
+    head = [f"{cmp.description}, under each framework's convention"]
+    if example is not None:
+        head.append(heading(example)[1])
+    columns = (
+        Column("framework"),
+        Column("params", "right"),
+        Column(f"vs {base}", "right"),
+        Column("gate order"),
+        Column("first layer's tensors"),
+    )
+    rows = []
+    for e in cmp.entries:
+        if e.report is None:
+            rows.append((TITLES[e.framework], "-", "-", "-", "not available"))
+        else:
+            diff = "" if e.difference is None else f"{e.difference:+,}" if e.difference else "0"
+            rows.append((TITLES[e.framework], count(e.report.total_params), diff, gate_order(e.report), first_tensors(e.report)))
+    notes = [reason for e in cmp.entries for reason in e.reasons]
+    notes += [f"{TITLES[e.framework]}: {e.error}" for e in cmp.entries if e.error]
+    if not any(e.reasons for e in cmp.entries) and example is not None:
+        notes.insert(0, "Every framework that has this configuration counts the same parameters.")
+    return head, (Table("Frameworks", columns, tuple(rows)),), notes

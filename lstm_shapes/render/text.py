@@ -20,8 +20,14 @@ def text_table(table: Table) -> list[str]:
     return lines
 
 
-def render_text(report: Report) -> str:
-    lines = list(heading(report))
-    for table in tables(report):
+def text_document(head: list[str], tables: tuple[Table, ...], notes: list[str] | tuple[str, ...]) -> str:
+    lines = list(head)
+    for table in tables:
         lines += ["", *text_table(table)]
+    if notes:
+        lines += ["", "Notes", *(f"- {note}" for note in notes)]
     return "\n".join(lines) + "\n"
+
+
+def render_text(report: Report) -> str:
+    return text_document(list(heading(report)), tables(report), report.notes)

@@ -1,0 +1,122 @@
+"""One configuration under every framework's convention, with the reason for each difference."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
+
+from .config import FRAMEWORKS, TITLES, Config
+from .conventions import gates
+from .errors import ConfigError
+from .graph import format_shape
+from .params import biases_per_gate
+from .report import CELL_NAMES, Report, build
+
+BIAS_WORDS = {0: "no bias", 1: "one bias per gate", 2: "two biases per gate"}
+KIND_GROUPS = {"W": "input weights", "U": "recurrent weights", "b": "biases", "bx": "biases", "bh": "biases",
+               "P": "peepholes", "proj": "projection", "head_W": "head", "head_b": "head"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    framework: str
+    report: Report | None
+    error: str | None  # why the framework cannot build this configuration
+    difference: int | None  # against the baseline
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    baseline: str | None
+    entries: tuple[Entry, ...]
+    description: str
+
+
+def _groups(report: Report) -> dict[str, int]:
+    """Parameter counts by what they are (input weights, biases, ...), whatever the packing."""
+    totals: dict[str, int] = {}
+    for w in report.weights:
+        per_direction = w.shape[0] if any("d" in b.index for b in w.blocks) else 1
+        for block in w.blocks:
+            size = 1
+            for item, dim in zip(block.index, w.shape):
+                if item is None:
+                    size *= dim
+                elif isinstance(item, tuple):
+                    size *= item[1] - item[0]
+            group = KIND_GROUPS[block.kind]
+            totals[group] = totals.get(group, 0) + size * per_direction
+    return totals
+
+
+def _bias_where(cfg: Config) -> str:
+    if cfg.framework == "pytorch":
+        return " (bias_ih and bias_hh)"
+    if cfg.framework == "onnx":
+        return " (Wb and Rb, both in B)"
+    if cfg.framework == "keras" and cfg.cell == "gru" and cfg.reset_after:
+        return " (the two rows of bias, reset_after=True)"
+    return ""
+
+
+def _reason(group: str, delta: int, entry: Report, base: Report) -> str:
+    cfg, bcfg = entry.config, base.config
+    who, whom = TITLES[cfg.framework], TITLES[bcfg.framework]
+    if group == "biases":
+        nb, bnb = biases_per_gate(cfg), biases_per_gate(bcfg)
+        text = f"{who} keeps {BIAS_WORDS[nb]}{_bias_where(cfg)}; {whom} keeps {BIAS_WORDS[bnb]}"
+    elif group == "peepholes":
+        text = f"{who} has peephole weights (3 vectors of h)" if delta > 0 else f"{whom} has peephole weights"
+    else:
+        text = f"{who} has {'more' if delta > 0 else 'fewer'} {group} than {whom}"
+    return f"{delta:+,}: {text}"
+
+
+def compare(name_of: Callable[[ConfigError], str] = lambda exc: exc.field, **options: Any) -> Comparison:
+    """The configuration given by Config's `options` (all but framework) under every framework.
+
+    `name_of` names the field an error is about, e.g. by its command-line option.
+    """
+    kwargs = {key: value for key, value in options.items() if key != "framework"}
+    built: list[tuple[str, Report | None, str | None]] = []
+    for fw in FRAMEWORKS:
+        try:
+            built.append((fw, build(Config(**{**kwargs, "framework": fw})), None))
+        except ConfigError as exc:
+            built.append((fw, None, exc.describe(name_of(exc))))
+    available = [(fw, rep) for fw, rep, _ in built if rep is not None]
+    baseline = available[0] if available else None
+    entries = []
+    for fw, rep, error in built:
+        if rep is None or baseline is None:
+            entries.append(Entry(fw, None, error, None, ()))
+            continue
+        base = baseline[1]
+        mine, theirs = _groups(rep), _groups(base)
+        reasons = tuple(
+            _reason(group, mine.get(group, 0) - theirs.get(group, 0), rep, base)
+            for group in sorted(set(mine) | set(theirs))
+            if mine.get(group, 0) != theirs.get(group, 0)
+        )
+        entries.append(Entry(fw, rep, None, rep.total_params - base.total_params, reasons))
+    description = CELL_NAMES.get(str(kwargs.get("cell", "lstm")), "LSTM")
+    return Comparison(baseline[0] if baseline else None, tuple(entries), description)
+
+
+def gate_order(report: Report) -> str:
+    return ", ".join(ltr or "h" for _, ltr in gates(report.config))
+
+
+def first_tensors(report: Report) -> str:
+    """The first layer's tensors in one direction, by their own short names, with shapes."""
+    shown = [w for w in report.weights if w.layer == 0 and w.direction in (0, None)]
+    return ", ".join(f"{w.name.rsplit('/', 1)[-1] if report.config.framework != 'tf1' else _tf1_short(w.name)} "
+                     f"{format_shape(w.shape)}" for w in shown)
+
+
+def _tf1_short(name: str) -> str:
+    parts = name.split("/")
+    return "/".join(parts[-2:]) if parts[-2] in ("gates", "candidate", "projection") else parts[-1]
+

@@ -1,0 +1,267 @@
+"""Every framework, cell and variant: counts by hand, refusals, the side-by-side view, --verify.
+
+The real PyTorch, Keras and ONNX are checked in test_torch.py, test_keras.py and test_onnx.py.
+TF1 cannot be installed here, so its cells are written out below from TF1's own source
+(rnn_cell_impl.py: LSTMCell, GRUCell, BasicRNNCell) and compared with the tool's forward pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from lstm_shapes import Config, ConfigError, build
+from lstm_shapes.cli import main_command
+from lstm_shapes.compare import compare
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(main_command, list(args), prog_name="lstm-shapes")
+
+
+def total(**options: object) -> int:
+    return build(Config(**options)).total_params  # type: ignore[arg-type]
+
+
+def test_pytorch_example_is_64_plus_3() -> None:
+    result = run("--framework", "pytorch", "--input", "4", "--hidden", "2", "--out", "1")
+    assert result.exit_code == 0
+    out = result.stdout
+    # weight_ih (4h, x), weight_hh (4h, h), two biases of 4h; Linear(2, 1) as (o, h) and (o,).
+    for name, shape, params in [
+        ("weight_ih_l0", "(8, 4)", 32), ("weight_hh_l0", "(8, 2)", 16), ("bias_ih_l0", "(8,)", 8),
+        ("bias_hh_l0", "(8,)", 8), ("head.weight", "(1, 2)", 2), ("head.bias", "(1,)", 1),
+    ]:
+        assert re.search(rf"^{re.escape(name)}\s+{re.escape(shape)}\s+{params}\s", out, re.M), name
+    assert re.search(r"^total\s+64 \+ 3\s+67$", out, re.M)
+    assert 4 * (2 * (4 + 2) + 2 * 2) + 1 * (2 + 1) == 67
+
+
+@pytest.mark.parametrize(
+    "options,expected",
+    [
+        # TF1 LSTMCell: kernel (x + r, 4h) over [x, m_prev], bias (4h,), w_*_diag (h,), projection (h, p).
+        (dict(framework="tf1"), (4 + 2) * 8 + 8),
+        (dict(framework="tf1", peepholes=True), (4 + 2) * 8 + 8 + 3 * 2),
+        (dict(framework="tf1", proj=1), (4 + 1) * 8 + 8 + 2 * 1),
+        # GRUCell: gates (x+h, 2h) + (2h,), candidate (x+h, h) + (h,); BasicRNNCell (x+h, h) + (h,).
+        (dict(framework="tf1", cell="gru"), 6 * 4 + 4 + 6 * 2 + 2),
+        (dict(framework="tf1", cell="rnn"), 6 * 2 + 2),
+        # ONNX: W [1, 4h, x], R [1, 4h, h], B [1, 8h], P [1, 3h].
+        (dict(framework="onnx"), 8 * 4 + 8 * 2 + 16),
+        (dict(framework="onnx", peepholes=True), 8 * 4 + 8 * 2 + 16 + 6),
+        (dict(framework="onnx", cell="gru"), 6 * 4 + 6 * 2 + 12),
+        (dict(framework="onnx", cell="rnn", bidirectional=True), 2 * (2 * 4 + 2 * 2 + 4)),
+        # Keras GRU: bias (2, 3h) with reset_after (the default), (3h,) without.
+        (dict(cell="gru"), 4 * 6 + 2 * 6 + 2 * 6),
+        (dict(cell="gru", reset_after=False), 4 * 6 + 2 * 6 + 6),
+        (dict(cell="rnn"), 4 * 2 + 2 * 2 + 2),
+        (dict(bidirectional=True), 2 * 56),
+        (dict(bias=False), 4 * 8 + 2 * 8),
+    ],
+)
+def test_counts_by_hand(options: dict[str, object], expected: int) -> None:
+    assert total(input=4, hidden=2, **options) == expected
+
+
+def test_layer_k_reads_the_previous_layers_output() -> None:
+    report = build(Config(input=4, hidden=3, proj=2, layers=3, bidirectional=True, framework="pytorch"))
+    widths = {w.name: w.shape for w in report.weights}
+    assert widths["weight_ih_l0"] == (12, 4)
+    assert widths["weight_ih_l1"] == widths["weight_ih_l2_reverse"] == (12, 2 * 2)  # D·r
+    assert report.node("l1.x_t").shape == ("B", 4)
+    seq = {t.name: t.shape for t in report.sequence}
+    assert seq["h_n"] == (6, "B", 2) and seq["c_n"] == (6, "B", 3) and seq["output"] == ("T", "B", 4)
+
+
+def test_projection_makes_h_narrower_than_c() -> None:
+    report = build(Config(input=4, hidden=3, proj=2, framework="pytorch"))
+    assert report.node("c_t").shape == ("B", 3)
+    assert report.node("m_t").shape == ("B", 3)
+    assert report.node("h_t").shape == report.node("h_prev").shape == ("B", 2)
+
+
+def test_slices_say_which_block_is_which_gate() -> None:
+    keras = {w.name: w for w in build(Config(input=4, hidden=2)).weights}
+    assert "W_f [:, 2:4]" in keras["lstm/lstm_cell/kernel"].slices()  # the forget gate, second of i, f, c, o
+    onnx = {w.name: w for w in build(Config(input=4, hidden=2, framework="onnx", peepholes=True)).weights}
+    assert onnx["W"].slices().split(" · ")[1] == "W_o [d, 2:4, :]"  # ONNX packs i, o, f, c
+    assert onnx["P"].slices() == "P_i [d, 0:2] · P_o [d, 2:4] · P_f [d, 4:6]"
+    tf1 = {w.name: w for w in build(Config(input=4, hidden=2, framework="tf1")).weights}
+    assert tf1["rnn/lstm_cell/kernel"].slices().split(" · ")[1] == "W_j [0:4, 2:4]"  # rows 0:4 read x_t
+
+
+UNSUPPORTED = [
+    (["--proj", "1"], "--proj is not available in Keras 3 / TF2; PyTorch and TF1 have a projection"),
+    (["--proj", "2", "--framework", "pytorch"], "--proj must be smaller than --hidden (2) in PyTorch, got 2"),
+    (["--proj", "1", "--framework", "onnx"], "--proj is not available in ONNX; PyTorch and TF1 have a projection"),
+    (["--proj", "1", "--cell", "gru", "--framework", "pytorch"], "--proj is for LSTM cells only"),
+    (["--peepholes"], "--peepholes are not available in Keras 3 / TF2; TF1 and ONNX have them"),
+    (["--peepholes", "--framework", "pytorch"], "--peepholes are not available in PyTorch; TF1 and ONNX have them"),
+    (["--peepholes", "--cell", "rnn", "--framework", "onnx"], "--peepholes are for LSTM cells only"),
+    (["--no-bias", "--framework", "tf1"], "--no-bias is not available in TF1"),
+    (["--no-reset-after", "--cell", "gru", "--framework", "pytorch"], "--no-reset-after is not available in PyTorch"),
+    (["--reset-after", "--cell", "gru", "--framework", "tf1"], "--reset-after is not available in TF1"),
+    (["--reset-after"], "--reset-after is for GRU cells only"),
+    (["--time-major"], "--time-major is not available in Keras 3 / TF2"),
+    (["--layers", "0"], "--layers must be a whole number from 1 to 1,000, got 0"),
+    (["--batch", "0"], "--batch must be a whole number from 1 to 10,000,000, got 0"),
+    (["--seq-len", "x"], "--seq-len must be a whole number from 1 to 10,000,000, got 'x'"),
+    (["--cell", "lstmp"], "'lstmp' is not one of 'lstm', 'gru', 'rnn'"),
+    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'tf1', 'onnx', 'all'"),
+    (["--framework", "all", "--proj", "1", "--cell", "gru"], "--proj is for LSTM cells only"),
+    (["--framework", "all", "--verify"], "--verify checks one framework at a time"),
+]
+
+
+@pytest.mark.parametrize("args,message", UNSUPPORTED, ids=[" ".join(a) for a, _ in UNSUPPORTED])
+def test_unsupported_combinations_exit_2_naming_who_has_them(args: list[str], message: str) -> None:
+    result = run("--input", "4", "--hidden", "2", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("lstm-shapes: error: ") and message in line
+
+
+def test_python_api_refuses_the_same_combinations() -> None:
+    with pytest.raises(ConfigError, match="proj is not available in Keras 3 / TF2"):
+        Config(input=4, hidden=2, proj=1)
+
+
+def test_side_by_side_gives_each_count_and_the_reason_for_each_difference() -> None:
+    out = run("--input", "4", "--hidden", "2", "--out", "1", "--framework", "all").stdout
+    assert re.search(r"^Keras 3 / TF2\s+59\s+0\s+i, f, c, o\s", out, re.M)
+    assert re.search(r"^PyTorch\s+67\s+\+8\s+i, f, g, o\s", out, re.M)
+    assert re.search(r"^TF1\s+59\s+0\s+i, j, f, o\s", out, re.M)
+    assert re.search(r"^ONNX\s+67\s+\+8\s+i, o, f, c\s", out, re.M)
+    assert "+8: PyTorch keeps two biases per gate (bias_ih and bias_hh)" in out
+
+
+def test_side_by_side_explains_missing_frameworks_and_uses_the_first_as_baseline() -> None:
+    data = json.loads(run("--input", "4", "--hidden", "2", "--proj", "1", "--framework", "all", "-f", "json").stdout)
+    assert data["baseline"] == "pytorch"
+    by = {f["framework"]: f for f in data["frameworks"]}
+    assert not by["keras"]["available"] and "PyTorch and TF1 have a projection" in by["keras"]["error"]
+    assert by["pytorch"]["total_params"] == 4 * (2 * (4 + 1) + 2 * 2) + 1 * 2 == 58
+    assert by["tf1"]["total_params"] == 4 * (2 * (4 + 1) + 2) + 2 * 1 == 50
+    assert by["tf1"]["difference"] == -8 and by["tf1"]["reasons"] == [
+        "-8: TF1 keeps one bias per gate; PyTorch keeps two biases per gate"
+    ]
+
+
+def test_side_by_side_differences_add_up() -> None:
+    for cell, peep in (("lstm", True), ("gru", False), ("rnn", False)):
+        cmp = compare(input=5, hidden=3, out=2, cell=cell, peepholes=peep, layers=2)
+        for entry in cmp.entries:
+            if entry.report is None:
+                continue
+            said = sum(int(reason.split(":")[0].replace(",", "")) for reason in entry.reasons)
+            assert said == entry.difference, (cell, entry.framework)
+
+
+def all_configs() -> list[Config]:
+    found = []
+    for fw, cell, layers, bi, extra in itertools.product(
+        ("keras", "pytorch", "tf1", "onnx"), ("lstm", "gru", "rnn"), (1, 2), (False, True),
+        ({}, {"proj": 2}, {"peepholes": True}, {"bias": False}, {"reset_after": True}, {"reset_after": False},
+         {"batch_first": True}, {"batch_first": False}, {"peepholes": True, "proj": 1}),
+    ):
+        try:
+            found.append(Config(input=4, hidden=3, out=2, framework=fw, cell=cell, layers=layers, bidirectional=bi, **extra))  # type: ignore[arg-type]
+        except ConfigError:
+            pass
+    return found
+
+
+@pytest.mark.parametrize("config", all_configs(), ids=str)
+def test_verify_passes_for_every_variant(config: Config) -> None:
+    from lstm_shapes.verify import verify
+
+    report = build(config)
+    result = verify(report, batch=2, steps=3)
+    assert result.mismatches == ()
+    assert report.total_params == sum(p.params for p in report.parts)
+
+
+def test_verify_from_the_command_line_for_a_variant() -> None:
+    result = run("--input", "4", "--hidden", "3", "--framework", "tf1", "--peepholes", "--proj", "2", "--layers", "2",
+                 "--bidirectional", "--out", "3", "--batch", "4", "--seq-len", "6", "--verify")
+    assert result.exit_code == 0
+    assert "returns state_bw[1].h (4, 2): (4, 2)" in result.stderr
+    assert result.stderr.rstrip().endswith(" 0 mismatches")
+
+
+# --- TF1, written out from its source --------------------------------------------------------
+
+np = pytest.importorskip("numpy")
+
+
+def sigmoid(v):  # type: ignore[no-untyped-def]
+    return 1 / (1 + np.exp(-v))
+
+
+def tf1_lstm(arrays, xs, peep, proj):  # type: ignore[no-untyped-def]
+    """LSTMCell.call: i, j, f, o = split(concat([x, m_prev]) @ kernel + bias, 4)."""
+    p = "rnn/lstm_cell/"
+    kernel, bias = arrays[p + "kernel"], arrays[p + "bias"]
+    n, h = xs.shape[0], bias.shape[0] // 4
+    m = np.zeros((n, arrays[p + "projection/kernel"].shape[1] if proj else h), np.float32)
+    c = np.zeros((n, h), np.float32)
+    for t in range(xs.shape[1]):
+        i, j, f, o = np.split(np.concatenate([xs[:, t], m], axis=1) @ kernel + bias, 4, axis=1)
+        if peep:
+            c = sigmoid(f + 1.0 + arrays[p + "w_f_diag"] * c) * c + sigmoid(i + arrays[p + "w_i_diag"] * c) * np.tanh(j)
+            m = sigmoid(o + arrays[p + "w_o_diag"] * c) * np.tanh(c)
+        else:
+            c = sigmoid(f + 1.0) * c + sigmoid(i) * np.tanh(j)
+            m = sigmoid(o) * np.tanh(c)
+        if proj:
+            m = m @ arrays[p + "projection/kernel"]
+    return m, c
+
+
+def tf1_gru(arrays, xs):  # type: ignore[no-untyped-def]
+    """GRUCell.call: r, u from the gates; c from [x, r*h]; new_h = u*h + (1-u)*c."""
+    p = "rnn/gru_cell/"
+    h = np.zeros((xs.shape[0], arrays[p + "candidate/bias"].shape[0]), np.float32)
+    for t in range(xs.shape[1]):
+        x = xs[:, t]
+        value = sigmoid(np.concatenate([x, h], axis=1) @ arrays[p + "gates/kernel"] + arrays[p + "gates/bias"])
+        r, u = np.split(value, 2, axis=1)
+        cand = np.tanh(np.concatenate([x, r * h], axis=1) @ arrays[p + "candidate/kernel"] + arrays[p + "candidate/bias"])
+        h = u * h + (1 - u) * cand
+    return h
+
+
+@pytest.mark.parametrize("peep,proj", [(False, None), (True, None), (False, 2), (True, 1)])
+def test_tf1_lstm_matches_tf1_source(peep: bool, proj: int | None) -> None:
+    from lstm_shapes.verify import random_arrays, run_sequence
+
+    report = build(Config(input=5, hidden=3, framework="tf1", peepholes=peep, proj=proj))
+    arrays = random_arrays(report, seed=3)
+    xs = np.random.default_rng(4).standard_normal((2, 6, 5)).astype(np.float32)
+    outs = run_sequence(report, arrays, xs)
+    m, c = tf1_lstm(arrays, xs, peep, proj)
+    assert np.allclose(outs["state.h"], m, atol=1e-5) and np.allclose(outs["outputs"][:, -1], m, atol=1e-5)
+    assert np.allclose(outs["state.c"], c, atol=1e-5)
+
+
+def test_tf1_gru_and_rnn_match_tf1_source() -> None:
+    from lstm_shapes.verify import random_arrays, run_sequence
+
+    xs = np.random.default_rng(5).standard_normal((3, 4, 5)).astype(np.float32)
+    report = build(Config(input=5, hidden=3, framework="tf1", cell="gru"))
+    arrays = random_arrays(report, seed=6)
+    assert np.allclose(run_sequence(report, arrays, xs)["state"], tf1_gru(arrays, xs), atol=1e-5)
+
+    report = build(Config(input=5, hidden=3, framework="tf1", cell="rnn"))
+    arrays = random_arrays(report, seed=7)
+    h = np.zeros((3, 3), np.float32)
+    for t in range(4):  # BasicRNNCell: tanh(concat([x, h]) @ kernel + bias)
+        h = np.tanh(np.concatenate([xs[:, t], h], axis=1) @ arrays["rnn/basic_rnn_cell/kernel"]
+                    + arrays["rnn/basic_rnn_cell/bias"])
+    assert np.allclose(run_sequence(report, arrays, xs)["state"], h, atol=1e-5)
