@@ -15,7 +15,7 @@ from . import __version__
 from .config import CELLS, FRAMEWORKS, MAX_LAYERS, MAX_SIZE, SIZE_RANGE, Config, check_size
 from .errors import ConfigError, LstmShapesError
 from .render import FORMATS
-from .report import build
+from .report import Report, build
 
 EXAMPLES = """\b
 Examples:
@@ -27,6 +27,10 @@ Examples:
   lstm-shapes --input 4 --hidden 2 --cell gru --no-reset-after --batch 8 --seq-len 5
   lstm-shapes --input 4 --hidden 2 --format json | jq .total_params
   lstm-shapes --input 4 --hidden 2 --out 1 --verify
+
+\b
+Documents: lstm-shapes docs check|update PATH... keeps pasted tables true
+(see lstm-shapes docs --help).
 
 \b
 Formats: table (rich, the default in a terminal), text (the default when
@@ -71,30 +75,37 @@ def option_name(exc: ConfigError) -> str:
     return OPTION_NAMES.get(exc.field, "--" + exc.field.replace("_", "-"))
 
 
-class OneLineErrors(click.Command):
-    """A command whose errors are a single line on stderr, with click's exit codes."""
+def message_of(exc: Exception) -> str:
+    """The one-line message for an error from parsing or building a configuration."""
+    if isinstance(exc, click.MissingParameter):
+        name = exc.param.opts[0] if exc.param is not None else "an option"
+        return f"{name} is required: {SIZE_RANGE}"
+    if isinstance(exc, click.BadParameter):
+        # Our own messages name the option already; click's own say which one.
+        own = exc.param is not None and isinstance(exc.param.type, Size)
+        return exc.message if own else exc.format_message()
+    if isinstance(exc, click.UsageError):
+        return exc.format_message()
+    if isinstance(exc, ConfigError):
+        return exc.describe(option_name(exc))
+    return str(exc)
+
+
+class OneLineErrors:
+    """Mixed into a click command or group: errors are a single line on stderr, with click's exit codes."""
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         try:
             # Without standalone mode click returns ctx.exit()'s code instead of exiting.
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)  # type: ignore[misc]
             code = result if isinstance(result, int) else 0
         except click.exceptions.Exit as exc:
             code = exc.exit_code
-        except click.MissingParameter as exc:
-            name = exc.param.opts[0] if exc.param is not None else "an option"
-            code = fail(f"{name} is required: {SIZE_RANGE}")
-        except click.BadParameter as exc:
-            # Our own messages name the option already; click's own say which one.
-            own = isinstance(exc.param is not None and exc.param.type, Size)
-            code = fail(exc.message if own else exc.format_message())
-        except click.UsageError as exc:
-            code = fail(exc.format_message())
-        except ConfigError as exc:
-            code = fail(exc.describe(option_name(exc)))
-        except LstmShapesError as exc:
-            code = fail(str(exc))
+        except (click.UsageError, LstmShapesError) as exc:
+            # A docs run reports every bad marker it found, each on its own line.
+            for error in getattr(exc, "errors", None) or [exc]:
+                code = fail(message_of(error))
         except click.Abort:
             code = fail("aborted", 130)
         except BrokenPipeError:
@@ -106,13 +117,21 @@ class OneLineErrors(click.Command):
         sys.exit(code)
 
 
+class Command(OneLineErrors, click.Command):
+    pass
+
+
+class Group(OneLineErrors, click.Group):
+    pass
+
+
 def fail(message: str, code: int = 2) -> int:
     click.echo(f"lstm-shapes: error: {' '.join(message.split())}", err=True)
     return code
 
 
 @click.command(
-    cls=OneLineErrors,
+    cls=Command,
     epilog=EXAMPLES,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -169,40 +188,28 @@ def main_command(
     one bias per gate. --framework picks PyTorch, TF1 or ONNX instead, with their own names, layouts
     and gate orders.
     """
-    options: dict[str, Any] = dict(
-        input=input_size, hidden=hidden, out=out, cell=cell, proj=proj, peepholes=peepholes, layers=layers,
-        bidirectional=bidirectional, bias=not no_bias, batch=batch, seq_len=seq_len, reset_after=reset_after,
-        batch_first=batch_first,
+    params = dict(
+        input_size=input_size, hidden=hidden, out=out, framework=framework, cell=cell, proj=proj,
+        peepholes=peepholes, layers=layers, bidirectional=bidirectional, no_bias=no_bias, batch=batch,
+        seq_len=seq_len, reset_after=reset_after, batch_first=batch_first,
     )
     if fmt is None:
         fmt = "table" if sys.stdout.isatty() else "text"
-    if framework == "all":
-        from .compare import compare
-        from .render import render_comparison
-
-        comparison = compare(name_of=option_name, **options)
-        if not any(entry.report for entry in comparison.entries):
-            errors = list(dict.fromkeys(str(e.error) for e in comparison.entries))
-            raise click.UsageError(errors[0] if len(errors) == 1 else "no framework has this combination: " + "; ".join(errors))
+    if verify and framework == "all":
+        raise click.UsageError("--verify checks one framework at a time; pick one with --framework")
+    report: Report | None
+    if fmt == "table" and framework != "all":
+        report = build(Config(**config_options(params)))
         if verify:
-            raise click.UsageError("--verify checks one framework at a time; pick one with --framework")
-        # The terminal view of a comparison is its plain text: one table, no need for rich.
-        click.echo(render_comparison(comparison, "text" if fmt == "table" else fmt), nl=False)
-        return
-    report = build(Config(framework=framework, **options))
-    if verify:
-        from .verify import check_memory, sizes
-
-        batch_n, steps = sizes(report)
-        check_memory(report, batch=batch_n, steps=steps)  # refuse before printing anything
-    if fmt == "table":
+            verify_memory(report)
         from .terminal import print_report
 
         print_report(report)
     else:
-        # Rendered whole before anything is written: a failure never leaves half an output.
-        click.echo(report.render(fmt), nl=False)
-    if verify:
+        # The terminal view of a comparison is its plain text: one table, no need for rich.
+        text, report = render_plain(params, "text" if fmt == "table" else fmt, before=verify_memory if verify else None)
+        click.echo(text, nl=False)
+    if verify and report is not None:
         from .verify import verify as run_verify
 
         result = run_verify(report)
@@ -211,5 +218,143 @@ def main_command(
             click.get_current_context().exit(1)
 
 
+def config_options(params: dict[str, Any]) -> dict[str, Any]:
+    """Config's keyword arguments from the command's parsed options."""
+    return dict(
+        input=params["input_size"], hidden=params["hidden"], out=params["out"], framework=params["framework"],
+        cell=params["cell"], proj=params["proj"], peepholes=params["peepholes"], layers=params["layers"],
+        bidirectional=params["bidirectional"], bias=not params["no_bias"], batch=params["batch"],
+        seq_len=params["seq_len"], reset_after=params["reset_after"], batch_first=params["batch_first"],
+    )
+
+
+def render_plain(params: dict[str, Any], fmt: str, before: Any = None) -> tuple[str, Report | None]:
+    """What the command prints for `params` in a plain format, whole, and the report if there is one."""
+    options = config_options(params)
+    if options["framework"] == "all":
+        from .compare import compare
+        from .render import render_comparison
+
+        del options["framework"]
+        comparison = compare(name_of=option_name, **options)
+        if not any(entry.report for entry in comparison.entries):
+            errors = list(dict.fromkeys(str(e.error) for e in comparison.entries))
+            raise click.UsageError(errors[0] if len(errors) == 1 else "no framework has this combination: " + "; ".join(errors))
+        return render_comparison(comparison, fmt), None
+    report = build(Config(**options))
+    if before is not None:
+        before(report)
+    # Rendered whole before anything is written: a failure never leaves half an output.
+    return report.render(fmt), report
+
+
+def verify_memory(report: Report) -> None:
+    """Refuse a --verify that would need too much memory, before anything is printed."""
+    from .verify import check_memory, sizes
+
+    batch_n, steps = sizes(report)
+    check_memory(report, batch=batch_n, steps=steps)
+
+
+# Options a marker in a document may not use: they print something else or nothing at all.
+NOT_IN_DOCS = ("--verify", "--help", "-h", "--version", "-V")
+
+
+def render_marker(args: list[str]) -> str:
+    """What `lstm-shapes ARGS` prints, for a block in a document (Markdown unless --format says).
+
+    Raises ValueError with the same one-line message the command line would give.
+    """
+    try:
+        return _render_marker(args)
+    except (click.UsageError, LstmShapesError) as exc:
+        raise ValueError(message_of(exc)) from None
+
+
+def _render_marker(args: list[str]) -> str:
+    for arg in args:
+        if arg in NOT_IN_DOCS:
+            raise click.UsageError(f"{arg} is not allowed in a document's marker")
+    ctx = main_command.make_context("lstm-shapes", list(args))
+    params = dict(ctx.params)
+    fmt = params.pop("fmt") or "markdown"
+    if fmt == "table":
+        raise click.UsageError("--format table is for terminals; a document takes markdown, text, csv or json")
+    text, _ = render_plain(params, fmt)
+    return text
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def docs_group() -> None:
+    """Keep the tables pasted into Markdown files true: check them in CI, refresh them in place.
+
+    A block is a begin line <!-- lstm-shapes OPTIONS -->, the output of `lstm-shapes OPTIONS`
+    (Markdown unless --format says otherwise) and an end line <!-- /lstm-shapes -->. Markers
+    inside code blocks are examples and are left alone. Nothing in a document is ever executed.
+    """
+
+
+PATHS = click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, file_okay=True))
+
+
+@docs_group.command("check", cls=Command)
+@PATHS
+def docs_check(paths: tuple[str, ...]) -> None:
+    """Exit 1, with a diff of each, if any block differs from what the tool prints; never writes.
+
+    PATHS are files, or directories searched for *.md files. Exit 0 when all blocks are current
+    (or no file is given), 1 when any is stale, 2 when a marker or a file is bad.
+    """
+    from .docs import process
+
+    results = process(paths, render_marker)
+    stale = [block for result in results for block in result.blocks if block.stale]
+    count = sum(len(result.blocks) for result in results)
+    for block in stale:
+        click.echo(f"{block.path}:{block.line}: stale block (lstm-shapes {block.args})")
+        click.echo(block.diff(), nl=False)
+    if stale:
+        files = sorted({block.path for block in stale})
+        click.echo(
+            f"{len(stale)} of {count} blocks are stale; to refresh them run: lstm-shapes docs update "
+            + " ".join(shlex_quote(f) for f in files),
+            err=True,
+        )
+        click.get_current_context().exit(1)
+    click.echo(f"{count} blocks in {len(results)} files are current", err=True)
+
+
+@docs_group.command("update", cls=Command)
+@PATHS
+def docs_update(paths: tuple[str, ...]) -> None:
+    """Rewrite stale blocks in place with what the tool prints; files already current are not touched.
+
+    Writes are atomic (a temporary file, then a rename) and keep each file's mode, line endings and
+    byte-order mark. A bad marker in any file stops the run before any file is written (exit 2).
+    """
+    from .docs import process, write_atomic
+
+    results = process(paths, render_marker)
+    changed = [result for result in results if result.changed]
+    for result in changed:
+        write_atomic(result.path, result.updated)
+        for block in result.blocks:
+            if block.stale:
+                click.echo(f"{block.path}:{block.line}: updated (lstm-shapes {block.args})")
+    blocks = sum(len(result.blocks) for result in results)
+    click.echo(f"{len(changed)} of {len(results)} files updated; {blocks} blocks in all", err=True)
+
+
+def shlex_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
 def main() -> None:
-    main_command.main(prog_name="lstm-shapes")
+    """The console script: `lstm-shapes docs ...` goes to the docs commands, all else traces."""
+    args = sys.argv[1:]
+    if args[:1] == ["docs"]:
+        docs_group.main(args[1:], prog_name="lstm-shapes docs")
+    else:
+        main_command.main(args, prog_name="lstm-shapes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from .errors import ConfigError
 
@@ -150,7 +151,7 @@ class Config:
         """What layer `layer` reads: x_t for the first, the previous layer's D·r output after."""
         return self.input if layer == 0 else self.directions * self.recurrent
 
-    @property
+    @cached_property
     def symbols(self) -> dict[str, int]:
         """The values of the symbols that formulas use."""
         values = {"x": self.input, "h": self.hidden}

@@ -37,12 +37,17 @@ def gates(config: Config) -> tuple[tuple[str, str], ...]:
     return RNN_GATE if config.cell == "rnn" else GATES[(config.framework, config.cell)]
 
 
+LETTERS = {key: dict(order) for key, order in GATES.items()}
+
+
 def title(config: Config) -> str:
     return TITLES[config.framework]
 
 
 def letter(config: Config, node: str) -> str:
-    return dict(gates(config)).get(node, "")
+    if config.cell == "rnn":
+        return ""
+    return LETTERS[(config.framework, config.cell)].get(node, "")
 
 
 def _cols(j: int, h: int) -> tuple[int, int]:

@@ -95,7 +95,7 @@ def weight(
 ) -> Weight:
     exprs = tuple(Num(d) if isinstance(d, int) else d for d in dims)
     env = config.symbols
-    return Weight(name, part, exprs, tuple(e.evaluate(env) for e in exprs), tuple(blocks), layer, direction)
+    return Weight(name, part, exprs, tuple([e.evaluate(env) for e in exprs]), tuple(blocks), layer, direction)
 
 
 @dataclass(frozen=True)

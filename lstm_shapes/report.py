@@ -60,7 +60,7 @@ class Report:
             "batch_first": cfg.batch_first,
             "batch": cfg.batch,
             "seq_len": cfg.seq_len,
-            "symbols": env,
+            "symbols": dict(env),
             "total_params": self.total_params,
             "total_formula": " + ".join(part.formula.render() for part in self.parts),
             "parts": [

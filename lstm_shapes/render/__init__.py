@@ -33,9 +33,10 @@ def render_comparison(cmp: Comparison, fmt: str) -> str:
     from .tables import comparison_document
 
     if fmt == "json":
-        import json
 
-        return json.dumps(comparison_dict(cmp), indent=2, ensure_ascii=False) + "\n"
+        from .jsonout import dumps
+
+        return dumps(comparison_dict(cmp)) + "\n"
     head, tables, notes = comparison_document(cmp)
     if fmt == "text":
         from .text import text_document

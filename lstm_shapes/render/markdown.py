@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .tables import Column, Table, heading, pad, tables, width
+from .tables import Column, Table, heading, tables, width
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -22,14 +22,19 @@ def delimiter(size: int, align: str) -> str:
 
 def markdown_table(table: Table) -> list[str]:
     headers = [column.header for column in table.columns]
-    body = [[cell(text, column) for text, column in zip(row, table.columns)] for row in table.rows]
+    rows = [headers, *([cell(text, column) for text, column in zip(row, table.columns)] for row in table.rows)]
+    widths = [[width(text) for text in row] for row in rows]
     # Three dashes is the narrowest delimiter the formatters write.
-    sizes = [max(3, *(width(text) for text in column)) for column in zip(headers, *body)]
+    sizes = [max(3, *column) for column in zip(*widths)]
+    aligns = [column.align for column in table.columns]
     lines = []
-    for row in (headers, *body):
-        cells = [pad(text, size, col.align) for text, size, col in zip(row, sizes, table.columns)]
+    for row, row_widths in zip(rows, widths):
+        cells = [
+            " " * (size - w) + text if align == "right" else text + " " * (size - w)
+            for text, w, size, align in zip(row, row_widths, sizes, aligns)
+        ]
         lines.append("| " + " | ".join(cells) + " |")
-    rule = [delimiter(size, col.align) for size, col in zip(sizes, table.columns)]
+    rule = [delimiter(size, align) for size, align in zip(sizes, aligns)]
     lines.insert(1, "| " + " | ".join(rule) + " |")
     return lines
 

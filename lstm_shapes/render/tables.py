@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -99,6 +100,13 @@ def tables(report: Report) -> tuple[Table, ...]:
 
 def width(text: str) -> int:
     """Columns that `text` takes in a monospace font (combining marks 0, wide characters 2)."""
+    if text.isascii():
+        return len(text)
+    return _wide_width(text)
+
+
+@lru_cache(maxsize=4096)
+def _wide_width(text: str) -> int:
     total = 0
     for char in text:
         if unicodedata.combining(char):
@@ -107,9 +115,6 @@ def width(text: str) -> int:
     return total
 
 
-def pad(text: str, size: int, align: str) -> str:
-    gap = " " * (size - width(text))
-    return gap + text if align == "right" else text + gap
 
 
 def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], list[str]]:

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .tables import Table, heading, pad, tables, width
+from .tables import Table, heading, tables, width
 
 if TYPE_CHECKING:
     from ..report import Report
 
 
 def text_table(table: Table) -> list[str]:
-    headers = [column.header for column in table.columns]
-    sizes = [max(width(cell) for cell in column) for column in zip(headers, *table.rows)]
+    rows = [[column.header for column in table.columns], *table.rows]
+    widths = [[width(text) for text in row] for row in rows]
+    sizes = [max(column) for column in zip(*widths)]
+    aligns = [column.align for column in table.columns]
+    rows.insert(1, ["-" * size for size in sizes])
+    widths.insert(1, sizes)
     lines = [table.title]
-    for row in (headers, ["-" * size for size in sizes], *table.rows):
-        cells = [pad(cell, size, col.align) for cell, size, col in zip(row, sizes, table.columns)]
+    for row, row_widths in zip(rows, widths):
+        cells = [
+            " " * (size - w) + text if align == "right" else text + " " * (size - w)
+            for text, w, size, align in zip(row, row_widths, sizes, aligns)
+        ]
         lines.append("  ".join(cells).rstrip())
     return lines
 
