@@ -7,14 +7,15 @@ Every error is one line on stderr, never a traceback.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from . import __version__
-from .config import CELLS, FRAMEWORKS, MAX_LAYERS, MAX_SIZE, SIZE_RANGE, Config, check_size
+from .config import CELLS, DTYPES, FRAMEWORKS, MAX_LAYERS, MAX_SIZE, SIZE_RANGE, Config, check_size
 from .errors import ConfigError, LstmShapesError
-from .render import FORMATS
+from .render import FORMATS, PICTURES
 from .report import Report, build
 
 EXAMPLES = """\b
@@ -30,7 +31,8 @@ Examples:
 
 \b
 Documents: lstm-shapes docs check|update PATH... keeps pasted tables true
-(see lstm-shapes docs --help).
+(see lstm-shapes docs --help). Sizing: lstm-shapes fit --params N --input X
+finds the hidden size that fits a parameter budget.
 
 \b
 Formats: table (rich, the default in a terminal), text (the default when
@@ -130,46 +132,69 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def model_options(hidden: bool = True) -> Callable[[F], F]:
+    """The options that describe a model, shared by the main command and `fit`."""
+    options = [
+        click.option("--input", "input_size", type=Size(), required=True, help="Input features per time step (x)."),
+        click.option("--out", type=Size(), default=None, help="Outputs of a dense head after h_t (o); none if left out."),
+        click.option(
+            "--framework",
+            type=click.Choice((*FRAMEWORKS, "all")),
+            default="keras",
+            show_default=True,
+            help="Whose names, layouts and gate order; 'all' compares them side by side.",
+        ),
+        click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="The recurrent cell."),
+        click.option("--proj", type=Size(), default=None, help="LSTM projection: h_t has P < h units (pytorch, tf1)."),
+        click.option("--peepholes", is_flag=True, help="LSTM peephole connections (tf1, onnx)."),
+        click.option("--layers", type=Size(MAX_LAYERS), default=1, show_default=True, help="Stacked recurrent layers."),
+        click.option("--bidirectional", is_flag=True, help="A backward direction beside the forward one."),
+        click.option("--no-bias", "no_bias", is_flag=True, help="Cells without biases (keras, pytorch, onnx)."),
+        click.option("--batch", type=Size(), default=None, help="Batch size (symbolic B if left out)."),
+        click.option("--seq-len", type=Size(), default=None, help="Sequence length (symbolic T if left out)."),
+        click.option(
+            "--reset-after/--no-reset-after",
+            default=None,
+            help="GRU: apply the reset gate after the recurrent product (Keras reset_after, ONNX linear_before_reset=1).",
+        ),
+        click.option(
+            "--batch-first/--time-major",
+            default=None,
+            help="Input layout where the framework lets you choose (pytorch batch_first, tf1 time_major, onnx layout).",
+        ),
+        click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
+                     help="Element type, for the memory figures."),
+    ]
+    if hidden:
+        options.insert(1, click.option("--hidden", type=Size(), required=True,
+                                       help="Hidden units of the cell (h): every gate and c_t."))
+
+    def decorate(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 @click.command(
     cls=Command,
     epilog=EXAMPLES,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.option("--input", "input_size", type=Size(), required=True, help="Input features per time step (x).")
-@click.option("--hidden", type=Size(), required=True, help="Hidden units of the cell (h): every gate and c_t.")
-@click.option("--out", type=Size(), default=None, help="Outputs of a dense head after h_t (o); none if left out.")
-@click.option(
-    "--framework",
-    type=click.Choice((*FRAMEWORKS, "all")),
-    default="keras",
-    show_default=True,
-    help="Whose names, layouts and gate order; 'all' compares them side by side.",
-)
-@click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="The recurrent cell.")
-@click.option("--proj", type=Size(), default=None, help="LSTM projection: h_t has P < h units (pytorch, tf1).")
-@click.option("--peepholes", is_flag=True, help="LSTM peephole connections (tf1, onnx).")
-@click.option("--layers", type=Size(MAX_LAYERS), default=1, show_default=True, help="Stacked recurrent layers.")
-@click.option("--bidirectional", is_flag=True, help="A backward direction beside the forward one.")
-@click.option("--no-bias", "no_bias", is_flag=True, help="Cells without biases (keras, pytorch, onnx).")
-@click.option("--batch", type=Size(), default=None, help="Batch size (symbolic B if left out).")
-@click.option("--seq-len", type=Size(), default=None, help="Sequence length (symbolic T if left out).")
-@click.option(
-    "--reset-after/--no-reset-after",
-    default=None,
-    help="GRU: apply the reset gate after the recurrent product (Keras reset_after, ONNX linear_before_reset=1).",
-)
-@click.option(
-    "--batch-first/--time-major",
-    default=None,
-    help="Input layout where the framework lets you choose (pytorch batch_first, tf1 time_major, onnx layout).",
-)
+@model_options()
+@click.option("--explain", is_flag=True, help="Add every node's equation with the shape of each operand.")
+@click.option("--cost", "show_cost", is_flag=True, help="Add MACs, element-wise work and memory, with formulas.")
 @click.option(
     "--format",
     "-f",
     "fmt",
     type=click.Choice(("table", *FORMATS)),
     default=None,
-    help="Output format. Default: table in a terminal, text otherwise.",
+    help="Output format. Default: table in a terminal, text otherwise. mermaid, dot and graph draw the cell.",
 )
 @click.option(
     "--verify",
@@ -180,7 +205,8 @@ def fail(message: str, code: int = 2) -> int:
 def main_command(
     input_size: int, hidden: int, out: int | None, framework: str, cell: str, proj: int | None, peepholes: bool,
     layers: int, bidirectional: bool, no_bias: bool, batch: int | None, seq_len: int | None,
-    reset_after: bool | None, batch_first: bool | None, fmt: str | None, verify: bool,
+    reset_after: bool | None, batch_first: bool | None, dtype: str, explain: bool, show_cost: bool,
+    fmt: str | None, verify: bool,
 ) -> None:
     """Trace one recurrent time step: the shape of every node, every weight tensor, and the parameter count with its formula.
 
@@ -191,7 +217,8 @@ def main_command(
     params = dict(
         input_size=input_size, hidden=hidden, out=out, framework=framework, cell=cell, proj=proj,
         peepholes=peepholes, layers=layers, bidirectional=bidirectional, no_bias=no_bias, batch=batch,
-        seq_len=seq_len, reset_after=reset_after, batch_first=batch_first,
+        seq_len=seq_len, reset_after=reset_after, batch_first=batch_first, dtype=dtype, explain=explain,
+        show_cost=show_cost,
     )
     if fmt is None:
         fmt = "table" if sys.stdout.isatty() else "text"
@@ -199,7 +226,7 @@ def main_command(
         raise click.UsageError("--verify checks one framework at a time; pick one with --framework")
     report: Report | None
     if fmt == "table" and framework != "all":
-        report = build(Config(**config_options(params)))
+        report = build(Config(**config_options(params)), explain=explain, show_cost=show_cost)
         if verify:
             verify_memory(report)
         from .terminal import print_report
@@ -225,6 +252,7 @@ def config_options(params: dict[str, Any]) -> dict[str, Any]:
         cell=params["cell"], proj=params["proj"], peepholes=params["peepholes"], layers=params["layers"],
         bidirectional=params["bidirectional"], bias=not params["no_bias"], batch=params["batch"],
         seq_len=params["seq_len"], reset_after=params["reset_after"], batch_first=params["batch_first"],
+        dtype=params["dtype"],
     )
 
 
@@ -236,12 +264,16 @@ def render_plain(params: dict[str, Any], fmt: str, before: Any = None) -> tuple[
         from .render import render_comparison
 
         del options["framework"]
+        if fmt in PICTURES:
+            raise click.UsageError(f"--framework all compares tables; --format {fmt} draws one framework's graph")
         comparison = compare(name_of=option_name, **options)
         if not any(entry.report for entry in comparison.entries):
             errors = list(dict.fromkeys(str(e.error) for e in comparison.entries))
             raise click.UsageError(errors[0] if len(errors) == 1 else "no framework has this combination: " + "; ".join(errors))
         return render_comparison(comparison, fmt), None
-    report = build(Config(**options))
+    if fmt in PICTURES and (params.get("explain") or params.get("show_cost")):
+        raise click.UsageError(f"--format {fmt} draws the graph; --explain and --cost go with the table formats")
+    report = build(Config(**options), explain=bool(params.get("explain")), show_cost=bool(params.get("show_cost")))
     if before is not None:
         before(report)
     # Rendered whole before anything is written: a failure never leaves half an output.
@@ -275,6 +307,8 @@ def _render_marker(args: list[str]) -> str:
     for arg in args:
         if arg in NOT_IN_DOCS:
             raise click.UsageError(f"{arg} is not allowed in a document's marker")
+    if args[:1] == ["fit"]:
+        return _render_fit_marker(args[1:])
     ctx = main_command.make_context("lstm-shapes", list(args))
     params = dict(ctx.params)
     fmt = params.pop("fmt") or "markdown"
@@ -345,16 +379,58 @@ def docs_update(paths: tuple[str, ...]) -> None:
     click.echo(f"{len(changed)} of {len(results)} files updated; {blocks} blocks in all", err=True)
 
 
+def _render_fit_marker(args: list[str]) -> str:
+    from .fit import fit
+    from .render.sizing import render_fit
+
+    ctx = fit_command.make_context("lstm-shapes fit", list(args))
+    params = dict(ctx.params)
+    budget = params.pop("budget")
+    fmt = params.pop("fmt") if any(a in ("--format", "-f") or a.startswith("--format=") for a in args) else "markdown"
+    if params["framework"] == "all":
+        raise click.UsageError("fit sizes one framework at a time; pick one with --framework")
+    options = config_options({**params, "hidden": 1})
+    del options["hidden"]
+    return render_fit(fit(budget, **options), fmt)
+
+
 def shlex_quote(text: str) -> str:
     import shlex
 
     return shlex.quote(text)
 
 
+@click.command(cls=Command, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+               epilog="""\b
+Examples:
+  lstm-shapes fit --params 1000000 --input 128
+  lstm-shapes fit --params 1000000 --input 128 --framework pytorch --layers 2 --bidirectional
+  lstm-shapes fit --params 50000 --input 40 --cell gru --out 10 --format json""")
+@click.option("--params", "budget", type=Size(10**15), required=True, help="The parameter budget.")
+@model_options(hidden=False)
+@click.option("--format", "-f", "fmt", type=click.Choice(("text", "markdown", "csv", "json")), default="text",
+              show_default=True, help="Output format.")
+def fit_command(budget: int, fmt: str, **params: Any) -> None:
+    """Find the hidden size whose parameter count fits a budget best, for any framework, cell and variant.
+
+    Shows the largest hidden size within the budget and the smallest one over it, with their counts.
+    """
+    from .fit import fit
+    from .render.sizing import render_fit
+
+    if params["framework"] == "all":
+        raise click.UsageError("fit sizes one framework at a time; pick one with --framework")
+    options = config_options({**params, "hidden": 1})
+    del options["hidden"]
+    click.echo(render_fit(fit(budget, **options), fmt), nl=False)
+
+
 def main() -> None:
-    """The console script: `lstm-shapes docs ...` goes to the docs commands, all else traces."""
+    """The console script: `docs ...` and `fit ...` go to those commands, all else traces."""
     args = sys.argv[1:]
     if args[:1] == ["docs"]:
         docs_group.main(args[1:], prog_name="lstm-shapes docs")
+    elif args[:1] == ["fit"]:
+        fit_command.main(args[1:], prog_name="lstm-shapes fit")
     else:
         main_command.main(args, prog_name="lstm-shapes")

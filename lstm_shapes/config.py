@@ -13,6 +13,7 @@ MAX_LAYERS = 1_000
 SIZE_RANGE = f"a whole number from 1 to {MAX_SIZE:,}"
 
 CELLS = ("lstm", "gru", "rnn")
+DTYPES = ("float32", "float16", "bfloat16", "int8")
 FRAMEWORKS = ("keras", "pytorch", "tf1", "onnx")
 TITLES = {"keras": "Keras 3 / TF2", "pytorch": "PyTorch", "tf1": "TF1", "onnx": "ONNX"}
 
@@ -75,6 +76,7 @@ class Config:
     seq_len: int | None = None
     reset_after: bool | None = None
     batch_first: bool | None = None
+    dtype: str = "float32"
 
     def __post_init__(self) -> None:
         check_size("input", self.input)
@@ -86,6 +88,7 @@ class Config:
         check_size("seq_len", self.seq_len, optional=True)
         check_choice("cell", self.cell, CELLS)
         check_choice("framework", self.framework, FRAMEWORKS)
+        check_choice("dtype", self.dtype, DTYPES)
         for flag in ("peepholes", "bidirectional", "bias"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(flag, getattr(self, flag), "True or False")

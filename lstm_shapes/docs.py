@@ -28,7 +28,7 @@ END = re.compile(r"^ {0,3}<!--\s*/lstm-shapes\s*-->\s*$")
 # Anything that starts like one of our markers but is not one is a mistake worth stopping for.
 LOOKS_LIKE = re.compile(r"^ {0,3}<!--\s*/?lstm-shapes\b")
 FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-FENCED_FORMATS = {"text": "text", "json": "json", "csv": "csv"}
+FENCED_FORMATS = {"text": "text", "json": "json", "csv": "csv", "latex": "latex", "org": "org", "mermaid": "mermaid", "dot": "dot", "graph": "text"}
 BOM = "\ufeff"
 
 Render = Callable[[list[str]], str]

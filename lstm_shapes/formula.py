@@ -31,6 +31,12 @@ class Expr:
     def evaluate(self, env: dict[str, int]) -> int:
         raise NotImplementedError
 
+    def names(self) -> frozenset[str]:
+        """The symbols the expression uses."""
+        children = getattr(self, "terms", None) or getattr(self, "factors", None) or ()
+        own = {self.name} if isinstance(self, Sym) else set()
+        return frozenset(own.union(*(child.names() for child in children)))
+
     def render(self, env: dict[str, int] | None = None, *, ascii: bool = False) -> str:
         """The formula; with `env`, its symbols replaced by their values."""
         raise NotImplementedError

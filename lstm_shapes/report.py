@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .conventions import SeqTensor, notes, sequence, title, weights
+from .cost import CostLine, costs
 from .formula import Expr, Sum
 from .graph import Node, step_graph
 from .params import Part, Weight, parts
+
+if TYPE_CHECKING:
+    from .explain import Equation
 
 CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
@@ -25,6 +29,9 @@ class Report:
     parts: tuple[Part, ...]
     sequence: tuple[SeqTensor, ...] = ()
     notes: tuple[str, ...] = ()
+    cost: tuple[CostLine, ...] = ()
+    equations: tuple[Equation, ...] = ()  # filled in when asked for (--explain)
+    show_cost: bool = False  # whether the tables include the cost (JSON always has it)
 
     @property
     def total_params(self) -> int:
@@ -102,6 +109,16 @@ class Report:
             ],
             "sequence": [{"name": s.name, "shape": list(s.shape), "meaning": s.meaning} for s in self.sequence],
             "notes": list(self.notes),
+            "cost": {
+                "dtype": cfg.dtype,
+                **{line.key: line.value for line in self.cost},
+                "formulas": {line.key: line.formula.render() for line in self.cost},
+            },
+            **(
+                {"equations": [{"node": e.node, "equation": e.text, "shapes": e.shapes} for e in self.equations]}
+                if self.equations
+                else {}
+            ),
         }
 
     def render(self, fmt: str = "text") -> str:
@@ -111,23 +128,34 @@ class Report:
         return render(self, fmt)
 
 
-def build(config: Config) -> Report:
-    """Trace `config`: nodes, weights in the framework's layout, counts and sequence shapes."""
-    return Report(
+def build(config: Config, *, explain: bool = False, show_cost: bool = False) -> Report:
+    """Trace `config`: nodes, weights in the framework's layout, counts, sequence shapes and costs.
+
+    `explain` adds every node's equation; `show_cost` puts the cost in the tables too.
+    """
+    tensors = weights(config)
+    report = Report(
         config=config,
         title=f"{CELL_NAMES[config.cell]} cell, one time step ({title(config)} convention)",
         nodes=step_graph(config),
-        weights=weights(config),
+        weights=tensors,
         parts=parts(config),
         sequence=sequence(config),
         notes=notes(config),
+        cost=costs(config, sum(w.params for w in tensors), config.dtype),
+        show_cost=show_cost,
     )
+    if explain:
+        from .explain import equations
+
+        report = replace(report, equations=equations(report))
+    return report
 
 
 def trace(input: int, hidden: int, out: int | None = None, **options: Any) -> Report:
     """Trace one step with `input` features and `hidden` units, plus a dense head of `out`.
 
     Other options are Config's: cell, framework, proj, peepholes, layers, bidirectional, bias,
-    batch, seq_len, reset_after, batch_first.
+    batch, seq_len, reset_after, batch_first, dtype.
     """
     return build(Config(input=input, hidden=hidden, out=out, **options))

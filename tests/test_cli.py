@@ -120,8 +120,8 @@ def test_verify_exits_1_on_a_mismatch(monkeypatch: pytest.MonkeyPatch) -> None:
     from lstm_shapes import cli
     from lstm_shapes import report as report_module
 
-    def broken(config):  # type: ignore[no-untyped-def]
-        good = report_module.build(config)
+    def broken(config, **flags):  # type: ignore[no-untyped-def]
+        good = report_module.build(config, **flags)
         nodes = tuple(replace(n, shape=("B", 3)) if n.id == "c_t" else n for n in good.nodes)
         return replace(good, nodes=nodes)
 

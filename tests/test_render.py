@@ -30,7 +30,9 @@ VARIANTS: dict[str, dict[str, object]] = {
     "onnx_rnn": dict(input=4, hidden=2, cell="rnn", framework="onnx", batch_first=True),
     "keras_rnn_bi_l2": dict(input=4, hidden=2, out=3, cell="rnn", layers=2, bidirectional=True),
 }
-SUFFIX = {"text": "txt", "markdown": "md", "csv": "csv", "json": "json"}
+SUFFIX = {"text": "txt", "markdown": "md", "csv": "csv", "json": "json", "latex": "tex", "org": "org",
+          "mermaid": "mmd", "dot": "dot", "graph": "graph.txt"}
+TABLES = ("text", "markdown", "csv", "json", "latex", "org")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -55,12 +57,24 @@ def test_golden_variants(case: str, fmt: str, update_goldens: bool) -> None:
     assert got == path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", TABLES)
 @pytest.mark.parametrize("options", [{"input": 4, "hidden": 2, "out": 1}, {"input": 4, "hidden": 2, "proj": 1}])
 def test_golden_comparison(options: dict[str, int], fmt: str, update_goldens: bool) -> None:
     name = "compare_" + "_".join(f"{k}{v}" for k, v in options.items())
     path = GOLDEN / "variants" / f"{name}.{SUFFIX[fmt]}"
     got = render_comparison(compare(**options), fmt)
+    if update_goldens:
+        path.write_text(got, encoding="utf-8", newline="\n")
+    assert got == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "fmt,flags", [(fmt, {}) for fmt in FORMATS] + [(fmt, {"explain": True, "show_cost": True}) for fmt in TABLES]
+)
+def test_golden_explain_and_cost(fmt: str, flags: dict[str, bool], update_goldens: bool) -> None:
+    name = "x4_h2_o1_T5_B8" + ("_explain_cost" if flags else "")
+    path = GOLDEN / "variants" / f"{name}.{SUFFIX[fmt]}"
+    got = build(Config(input=4, hidden=2, out=1, seq_len=5, batch=8, framework="pytorch"), **flags).render(fmt)
     if update_goldens:
         path.write_text(got, encoding="utf-8", newline="\n")
     assert got == path.read_text(encoding="utf-8")

@@ -9,7 +9,9 @@ if TYPE_CHECKING:
     from ..report import Report
 
 # The plain formats; the rich terminal table lives at the edge, in lstm_shapes.terminal.
-FORMATS = ("text", "markdown", "csv", "json")
+FORMATS = ("text", "markdown", "csv", "json", "latex", "org", "mermaid", "dot", "graph")
+# Formats that draw the graph rather than tabulate the report.
+PICTURES = ("mermaid", "dot", "graph")
 
 
 def render(report: Report, fmt: str) -> str:
@@ -23,6 +25,16 @@ def render(report: Report, fmt: str) -> str:
         from .csvout import render_csv as fn
     elif fmt == "json":
         from .jsonout import render_json as fn
+    elif fmt == "latex":
+        from .latex import render_latex as fn
+    elif fmt == "org":
+        from .org import render_org as fn
+    elif fmt == "mermaid":
+        from .pictures import render_mermaid as fn
+    elif fmt == "dot":
+        from .pictures import render_dot as fn
+    elif fmt == "graph":
+        from .pictures import render_graph as fn
     else:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     return fn(report)
@@ -46,6 +58,14 @@ def render_comparison(cmp: Comparison, fmt: str) -> str:
         from .markdown import markdown_document
 
         return markdown_document(head, tables, notes)
+    if fmt == "latex":
+        from .latex import latex_document
+
+        return latex_document(head, tables, notes)
+    if fmt == "org":
+        from .org import org_document
+
+        return org_document(head, tables, notes)
     if fmt == "csv":
         import csv
         import io

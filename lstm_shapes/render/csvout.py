@@ -25,6 +25,9 @@ def render_csv(report: Report) -> str:
     total = " + ".join(str(p.params) for p in report.parts)
     rows.append(("total", "total", "", report.total_params, total, ""))
     rows += [("sequence", t.name, format_shape(t.shape), "", "", t.meaning) for t in report.sequence]
+    rows += [("equation", e.node, "", "", e.text, e.shapes) for e in report.equations]
+    if report.show_cost:
+        rows += [("cost", c.key, "", "" if c.value is None else c.value, c.formula.render(), c.unit) for c in report.cost]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()

@@ -39,6 +39,8 @@ WEIGHT_COLUMNS = (
 )
 PART_COLUMNS = (Column("part"), Column("formula"), Column("params", "right"))
 SEQUENCE_COLUMNS = (Column("tensor", code=True), Column("shape"), Column("meaning"))
+EQUATION_COLUMNS = (Column("node", code=True), Column("equation", code=True), Column("operand shapes", code=True))
+COST_COLUMNS = (Column("cost"), Column("formula"), Column("value", "right"), Column("unit"))
 
 
 def count(n: int) -> str:
@@ -90,12 +92,39 @@ def tables(report: Report) -> tuple[Table, ...]:
     )
     parts += (("total", total_formula(report), count(report.total_params)),)
     sequence = tuple((t.name, format_shape(t.shape), t.meaning) for t in report.sequence)
-    return (
+    found = [
         Table("Nodes", NODE_COLUMNS, nodes),
         Table("Weights", WEIGHT_COLUMNS, weights),
         Table("Parameters", PART_COLUMNS, parts),
         Table("Sequence", SEQUENCE_COLUMNS, sequence),
-    )
+    ]
+    if report.equations:
+        rows = tuple((e.node, e.text, e.shapes) for e in report.equations)
+        found.insert(1, Table("Equations", EQUATION_COLUMNS, rows))
+    if report.show_cost:
+        found.append(Table("Cost", COST_COLUMNS, cost_rows(report)))
+    return tuple(found)
+
+
+def cost_rows(report: Report) -> tuple[tuple[str, ...], ...]:
+    env = dict(report.config.symbols)
+    cfg = report.config
+    if cfg.seq_len is not None:
+        env["T"] = cfg.seq_len
+    if cfg.batch is not None:
+        env["B"] = cfg.batch
+    rows = []
+    for line in report.cost:
+        formula = line.formula.render()
+        if line.value is None:
+            used = line.formula.names()
+            missing = [flag for key, flag in (("T", "--seq-len"), ("B", "--batch")) if key in used and key not in env]
+            rows.append((line.what, formula, "needs " + " and ".join(missing), line.unit))
+            continue
+        substituted = line.formula.render(env)
+        shown = formula if substituted == formula else f"{formula} = {substituted}"
+        rows.append((line.what, shown, count(line.value), line.unit))
+    return tuple(rows)
 
 
 def width(text: str) -> int:

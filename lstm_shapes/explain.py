@@ -1,0 +1,203 @@
+"""Every node's equation, with the shape of each operand, in the chosen framework's own terms.
+
+The weight names and orientations come from the report's gate blocks, so an equation uses exactly
+the slice of the stored tensor that the framework uses: Keras' kernel column block W_f (x, h),
+PyTorch's row block W_if (h, x) multiplied transposed, TF1's kernel block over [x_t, h_{t-1}],
+ONNX's W_f, R_f, Wb_f, Rb_f and P_f.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .graph import Node
+    from .params import Block, Weight
+    from .report import Report
+
+ACT = {"i_t": "σ", "f_t": "σ", "o_t": "σ", "g_t": "tanh", "r_t": "σ", "z_t": "σ", "n_t": "tanh", "h_t": "tanh"}
+LABEL = {"h_prev": "h_{t-1}", "c_prev": "c_{t-1}"}
+
+
+@dataclass(frozen=True)
+class Equation:
+    node: str
+    text: str  # e.g. f_t = σ(x_t·W_f + h_{t-1}·U_f + b_f)
+    shapes: str  # e.g. (B,4)·(4,2) + (B,2)·(2,2) + (2,) → (B,2)
+
+
+def compact(shape: tuple[object, ...]) -> str:
+    inner = ",".join(str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def block_shape(weight: Weight, block: Block) -> tuple[int, ...]:
+    """The shape of the block as stored (before any transpose)."""
+    dims = []
+    for item, dim in zip(block.index, weight.shape):
+        if item is None:
+            dims.append(dim)
+        elif isinstance(item, tuple):
+            dims.append(item[1] - item[0])
+    return tuple(dims)
+
+
+def symbol(framework: str, block: Block) -> str:
+    """The framework's own name for a block, e.g. PyTorch's W_if for the forget gate's input weights."""
+    ltr, kind = block.letter, block.kind
+    sub = f"_{ltr}" if ltr else ""
+    if framework == "pytorch":
+        return {"W": f"W_i{ltr}", "U": f"W_h{ltr}", "bx": f"b_i{ltr}", "bh": f"b_h{ltr}", "proj": "W_hr"}.get(kind, kind)
+    if framework == "onnx":
+        return {"W": f"W{sub}", "U": f"R{sub}", "bx": f"Wb{sub}", "bh": f"Rb{sub}", "P": f"P{sub}"}.get(kind, kind)
+    if framework == "tf1":
+        return {"W": f"W{sub}", "U": f"U{sub}", "b": f"b{sub}", "P": f"w_{ltr}_diag", "proj": "W_proj"}.get(kind, kind)
+    return {"W": f"W{sub}", "U": f"U{sub}", "b": f"b{sub}", "bx": f"bx{sub}", "bh": f"bh{sub}"}.get(kind, kind)
+
+
+class _Explainer:
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.cfg = report.config
+        self.fw = self.cfg.framework
+        self.shapes = {node.id: node.shape for node in report.nodes}
+
+    def find(self, layer: int, kind: str, gate: str) -> list[tuple[Weight, Block]]:
+        found = []
+        for w in self.report.weights:
+            if w.layer == layer and w.direction in (0, None):
+                found += [(w, b) for b in w.blocks if b.kind == kind and b.gate == gate]
+        return found
+
+    def product(self, left: str, left_shape: tuple[object, ...], pair: tuple[Weight, Block]) -> tuple[str, str]:
+        weight, block = pair
+        name = symbol(self.fw, block)
+        stored = compact(block_shape(weight, block))
+        tee = "ᵀ" if block.transposed else ""
+        return f"{left}·{name}{tee}", f"{compact(left_shape)}·{stored}{tee}"
+
+    def vector(self, pair: tuple[Weight, Block]) -> tuple[str, str]:
+        weight, block = pair
+        return symbol(self.fw, block), compact(block_shape(weight, block))
+
+    def gate_terms(self, layer: int, prefix: str, gate: str) -> list[tuple[str, str]]:
+        x_shape, h_shape = self.shapes[prefix + "x_t"], self.shapes[prefix + "h_prev"]
+        terms: list[tuple[str, str]] = []
+        if self.fw == "tf1":
+            # TF1 multiplies [x_t, h_{t-1}] by one kernel block that stacks W (rows for x) over U.
+            (w, bw), (_, bu) = self.find(layer, "W", gate)[0], self.find(layer, "U", gate)[0]
+            rows = block_shape(w, bw)[0] + block_shape(w, bu)[0]
+            cat = self.shapes[prefix + "xh_t"]
+            terms.append((f"[x_t, h_{{t-1}}]·K_{bw.letter}", f"{compact(cat)}·({rows},{block_shape(w, bw)[1]})"))
+        else:
+            for kind, left, shape in (("W", "x_t", x_shape), ("U", "h_{t-1}", h_shape)):
+                for pair in self.find(layer, kind, gate):
+                    terms.append(self.product(left, shape, pair))
+        for kind in ("b", "bx", "bh"):
+            terms += [self.vector(pair) for pair in self.find(layer, kind, gate)]
+        return terms
+
+    def equation(self, node: Node) -> Equation:
+        prefix, _, base = node.id.rpartition(".")
+        prefix = prefix + "." if prefix else ""
+        layer = int(prefix[1:-1]) if prefix else 0
+        out = compact(node.shape)
+        label = node.label if base not in ("g_t",) else "g_t"
+        shape_of = {k[len(prefix):]: v for k, v in self.shapes.items() if k.startswith(prefix) or not prefix}
+
+        def s(node_id: str) -> str:
+            return compact(shape_of[node_id])
+
+        if base in ("x_t", "h_prev", "c_prev") and node.op in ("input", "state"):
+            what = "the input at step t" if node.op == "input" else "carried over from step t-1"
+            return Equation(node.id, f"{LABEL.get(base, base)}: {what}", out)
+        if base == "x_t":
+            return Equation(node.id, f"x_t = {node.op} (layer {layer - 1}'s output)", f"{compact(self.shapes[node.op])} → {out}")
+        if base in ("hx_t", "xh_t"):
+            order = ("x_t", "h_prev") if base == "xh_t" else ("h_prev", "x_t")
+            names = ", ".join(LABEL.get(n, n) for n in order)
+            return Equation(node.id, f"{base} = [{names}]", ", ".join(s(n) for n in order) + f" → {out}")
+        cell = self.cfg.cell
+        if base in ACT and not (base == "h_t" and cell != "rnn") and not (base == "n_t"):
+            terms = self.gate_terms(layer, prefix, base)
+            extra = []
+            if cell == "lstm":
+                peep = self.find(layer, "P", base)
+                if peep:
+                    state = "c_t" if base == "o_t" else "c_prev"
+                    name, shape = self.vector(peep[0])
+                    extra.append((f"{name} ⊙ {LABEL.get(state, state)}", f"{shape} ⊙ {s(state)}"))
+                if base == "f_t" and self.fw == "tf1":
+                    extra.append(("forget_bias", "()"))
+            texts, shapes = zip(*(terms + extra))
+            return Equation(node.id, f"{label} = {ACT[base]}({' + '.join(texts)})", f"{' + '.join(shapes)} → {out}")
+        if base == "n_t":
+            return self.candidate(node, layer, prefix, s)
+        if base == "c_t":
+            return Equation(node.id, "c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t",
+                            f"{s('f_t')} ⊙ {s('c_prev')} + {s('i_t')} ⊙ {s('g_t')} → {out}")
+        if base == "m_t":
+            return Equation(node.id, "m_t = o_t ⊙ tanh(c_t)", f"{s('o_t')} ⊙ {s('c_t')} → {out}")
+        if base == "h_t" and cell == "lstm":
+            if self.cfg.proj is not None:
+                (pair,) = self.find(layer, "proj", "")
+                projected, operands = self.product("m_t", shape_of["m_t"], pair)
+                return Equation(node.id, f"h_t = {projected}", f"{operands} → {out}")
+            return Equation(node.id, "h_t = o_t ⊙ tanh(c_t)", f"{s('o_t')} ⊙ {s('c_t')} → {out}")
+        if base == "h_t":  # GRU
+            return Equation(node.id, "h_t = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ n_t",
+                            f"{s('z_t')} ⊙ {s('h_prev')} + {s('z_t')} ⊙ {s('n_t')} → {out}")
+        if base == "y_t":
+            return Equation(node.id, "y_t = [h_t (forward), h_t (backward)]", f"{s('h_t')}, {s('h_t')} → {out}")
+        if node.id == "logits":
+            source = node.inputs[0]
+            pairs = [(w, b) for w in self.report.weights for b in w.blocks if b.kind in ("head_W", "head_b")]
+            head_names = {"keras": ("kernel", "bias"), "tf1": ("kernel", "bias")}.get(self.fw, ("weight", "bias"))
+            (w, bw), (v, _) = pairs
+            tee = "ᵀ" if bw.transposed else ""
+            reads = {"keras": "the last output", "pytorch": "output[-1]", "tf1": "outputs[:, -1]", "onnx": "Y[-1]"}
+            return Equation(
+                node.id,
+                f"logits = {source}·{head_names[0]}{tee} + {head_names[1]} (at the end, on {reads[self.fw]})",
+                f"{compact(self.shapes[source])}·{compact(w.shape)}{tee} + {compact(v.shape)} → {out}",
+            )
+        if node.id == "probs":
+            return Equation(node.id, "probs = softmax(logits)", f"{compact(self.shapes['logits'])} → {out}")
+        return Equation(node.id, f"{node.id} = {node.op}", out)
+
+    def candidate(self, node: Node, layer: int, prefix: str, s: object) -> Equation:
+        x_shape, h_shape = self.shapes[prefix + "x_t"], self.shapes[prefix + "h_prev"]
+        w = self.find(layer, "W", "n_t")[0]
+        u = self.find(layer, "U", "n_t")[0]
+        bx = self.find(layer, "b", "n_t") + self.find(layer, "bx", "n_t")
+        bh = self.find(layer, "bh", "n_t")
+        out = compact(node.shape)
+        if self.fw == "tf1":
+            # GRUCell: the candidate kernel multiplies [x_t, r ⊙ h_{t-1}].
+            (kw, kb), (_, ub) = w, u
+            rows = block_shape(kw, kb)[0] + block_shape(kw, ub)[0]
+            (bias_name, bias_shape), = [self.vector(p) for p in bx]
+            cat = f"({x_shape[0]},{rows})"
+            return Equation(node.id, f"n_t = tanh([x_t, r_t ⊙ h_{{t-1}}]·K_{kb.letter} + {bias_name})",
+                            f"{cat}·({rows},{block_shape(kw, kb)[1]}) + {bias_shape} → {out}")
+        xw, xw_shape = self.product("x_t", x_shape, w)
+        inner_terms = [(xw, xw_shape)] + [self.vector(p) for p in bx]
+        if self.cfg.reset_after:
+            hu, hu_shape = self.product("h_{t-1}", h_shape, u)
+            rec = " + ".join([hu] + [self.vector(p)[0] for p in bh])
+            rec_shape = " + ".join([hu_shape] + [self.vector(p)[1] for p in bh])
+            text = f"n_t = tanh({' + '.join(t for t, _ in inner_terms)} + r_t ⊙ ({rec}))"
+            shapes = f"{' + '.join(sh for _, sh in inner_terms)} + {compact(node.shape)} ⊙ ({rec_shape}) → {out}"
+        else:
+            hu, hu_shape = self.product("(r_t ⊙ h_{t-1})", h_shape, u)
+            tail = [self.vector(p) for p in bh]
+            text = f"n_t = tanh({' + '.join([t for t, _ in inner_terms] + [hu] + [t for t, _ in tail])})"
+            shapes = " + ".join([sh for _, sh in inner_terms] + [hu_shape] + [sh for _, sh in tail]) + f" → {out}"
+        return Equation(node.id, text, shapes)
+
+
+def equations(report: Report) -> tuple[Equation, ...]:
+    """One equation per node of the report, in data-flow order."""
+    explainer = _Explainer(report)
+    return tuple(explainer.equation(node) for node in report.nodes)

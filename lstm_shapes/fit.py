@@ -1,0 +1,48 @@
+"""Sizing: the hidden size whose parameter count fits a budget best."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .config import MAX_SIZE, Config
+from .errors import ConfigError
+from .params import parts
+from .report import Report, build
+
+
+@dataclass(frozen=True)
+class Fit:
+    budget: int
+    below: Report | None  # the largest hidden size whose count is within the budget
+    above: Report | None  # the smallest hidden size whose count exceeds it
+
+
+def count(options: dict[str, Any], hidden: int) -> int:
+    config = Config(hidden=hidden, **options)
+    return sum(part.params for part in parts(config))
+
+
+def fit(budget: int, **options: Any) -> Fit:
+    """Search the hidden size for Config `options` (all but hidden); counts grow with it."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ConfigError("params", budget, "a whole number of parameters, 1 or more")
+    low = 1
+    proj = options.get("proj")
+    if proj is not None and options.get("framework") == "pytorch":
+        low = proj + 1  # PyTorch needs the projection narrower than the cell
+    if low > MAX_SIZE:
+        raise ConfigError("proj", proj, "", "{name} leaves no hidden size to search")
+    count(options, low)  # let an impossible combination say so before the search
+    if count(options, low) > budget:
+        return Fit(budget, None, build(Config(hidden=low, **options)))
+    if count(options, MAX_SIZE) <= budget:
+        return Fit(budget, build(Config(hidden=MAX_SIZE, **options)), None)
+    lo, hi = low, MAX_SIZE  # count(lo) <= budget < count(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if count(options, mid) <= budget:
+            lo = mid
+        else:
+            hi = mid
+    return Fit(budget, build(Config(hidden=lo, **options)), build(Config(hidden=hi, **options)))
