@@ -38,10 +38,10 @@ def _groups(report: Report) -> dict[str, int]:
     """Parameter counts by what they are (input weights, biases, ...), whatever the packing."""
     totals: dict[str, int] = {}
     for w in report.weights:
-        per_direction = w.shape[0] if any("d" in b.index for b in w.blocks) else 1
+        per_direction = w.shape[0] if any("d" in b.at for b in w.blocks) else 1
         for block in w.blocks:
             size = 1
-            for item, dim in zip(block.index, w.shape):
+            for item, dim in zip(block.at, w.shape):
                 if item is None:
                     size *= dim
                 elif isinstance(item, tuple):

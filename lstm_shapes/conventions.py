@@ -6,7 +6,7 @@ so the same description drives the tables, the JSON and the numpy forward pass o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .config import TITLES, Config
 from .formula import Expr
@@ -226,8 +226,7 @@ def weights(config: Config) -> tuple[Weight, ...]:
 Dim = int | str
 
 
-@dataclass(frozen=True)
-class SeqTensor:
+class SeqTensor(NamedTuple):
     """A tensor the framework takes or returns for a whole sequence."""
 
     name: str

@@ -20,7 +20,7 @@ stored):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .config import Config
 from .formula import Expr, Num, Sum, sym
@@ -30,8 +30,7 @@ DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 T, B = sym("T"), sym("B")
 
 
-@dataclass(frozen=True)
-class CostLine:
+class CostLine(NamedTuple):
     key: str  # the JSON key
     what: str
     formula: Expr

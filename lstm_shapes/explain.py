@@ -35,7 +35,7 @@ def compact(shape: tuple[object, ...]) -> str:
 def block_shape(weight: Weight, block: Block) -> tuple[int, ...]:
     """The shape of the block as stored (before any transpose)."""
     dims = []
-    for item, dim in zip(block.index, weight.shape):
+    for item, dim in zip(block.at, weight.shape):
         if item is None:
             dims.append(dim)
         elif isinstance(item, tuple):

@@ -7,14 +7,31 @@ evaluates to 56, with no chance of the three disagreeing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Union
 
 Operand = Union["Expr", int]
 
 
 class Expr:
-    """Base of Num, Sym, Sum and Prod; combine them with + and *."""
+    """Base of Num, Sym, Sum and Prod; combine them with + and *.
+
+    Values: immutable, equal when their parts are equal. Plain classes rather than dataclasses,
+    because every start of the command imports them and dataclasses are slow to define.
+    """
+
+    __slots__ = ()
+
+    def _key(self) -> tuple[object, ...]:
+        raise NotImplementedError
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Expr) and type(self) is type(other) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self._key()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}{self._key()!r}"
 
     def __add__(self, other: Operand) -> Expr:
         return Sum.of(self, lift(other))
@@ -46,9 +63,14 @@ def lift(value: Operand) -> Expr:
     return Num(value) if isinstance(value, int) else value
 
 
-@dataclass(frozen=True)
 class Num(Expr):
-    value: int
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.value,)
 
     def evaluate(self, env: dict[str, int]) -> int:
         return self.value
@@ -57,9 +79,14 @@ class Num(Expr):
         return str(self.value)
 
 
-@dataclass(frozen=True)
 class Sym(Expr):
-    name: str
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.name,)
 
     def evaluate(self, env: dict[str, int]) -> int:
         return env[self.name]
@@ -68,9 +95,14 @@ class Sym(Expr):
         return str(env[self.name]) if env is not None else self.name
 
 
-@dataclass(frozen=True)
 class Sum(Expr):
-    terms: tuple[Expr, ...]
+    __slots__ = ("terms",)
+
+    def __init__(self, terms: tuple[Expr, ...]) -> None:
+        self.terms = terms
+
+    def _key(self) -> tuple[object, ...]:
+        return self.terms
 
     @staticmethod
     def of(*items: Expr) -> Expr:
@@ -86,9 +118,14 @@ class Sum(Expr):
         return "+".join(term.render(env, ascii=ascii) for term in self.terms)
 
 
-@dataclass(frozen=True)
 class Prod(Expr):
-    factors: tuple[Expr, ...]
+    __slots__ = ("factors",)
+
+    def __init__(self, factors: tuple[Expr, ...]) -> None:
+        self.factors = factors
+
+    def _key(self) -> tuple[object, ...]:
+        return self.factors
 
     @staticmethod
     def of(*items: Expr) -> Expr:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .config import Config
 from .conventions import letter
@@ -15,8 +15,7 @@ Shape = tuple[Dim, ...]
 BATCH = "B"
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(NamedTuple):
     """One tensor of the step: what it is called, what makes it and its shape."""
 
     id: str

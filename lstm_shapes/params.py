@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from math import prod
 
 from .config import Config
@@ -27,14 +27,13 @@ KINDS = {
 }
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     """One gate's piece of a packed tensor: kind W, U, b, ..., the gate node it feeds, where it sits."""
 
     kind: str
     gate: str  # node id, e.g. "f_t"; "" for the projection and the head
     letter: str  # the framework's own letter for the gate, e.g. Keras' "c" for g_t
-    index: Index
+    at: Index  # where in the tensor, one item per axis
     transposed: bool  # stored as (out, in), as PyTorch and ONNX do
 
     @property
@@ -47,7 +46,7 @@ class Block:
 
     def index_text(self) -> str:
         items = []
-        for item in self.index:
+        for item in self.at:
             if item is None:
                 items.append(":")
             elif isinstance(item, tuple):
@@ -57,8 +56,7 @@ class Block:
         return "[" + ", ".join(items) + "]"
 
 
-@dataclass(frozen=True)
-class Weight:
+class Weight(NamedTuple):
     """One stored tensor, named and shaped as the framework stores it."""
 
     name: str
@@ -98,8 +96,7 @@ def weight(
     return Weight(name, part, exprs, tuple([e.evaluate(env) for e in exprs]), tuple(blocks), layer, direction)
 
 
-@dataclass(frozen=True)
-class Part:
+class Part(NamedTuple):
     """A layer's parameter count as one formula, e.g. 4·(h·(x+h)+h) for a Keras LSTM."""
 
     name: str

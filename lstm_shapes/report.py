@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .conventions import SeqTensor, notes, sequence, title, weights
-from .cost import CostLine, costs
 from .formula import Expr, Sum
 from .graph import Node, step_graph
 from .params import Part, Weight, parts
 
 if TYPE_CHECKING:
+    from .cost import CostLine
     from .explain import Equation
 
 CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
@@ -29,7 +30,6 @@ class Report:
     parts: tuple[Part, ...]
     sequence: tuple[SeqTensor, ...] = ()
     notes: tuple[str, ...] = ()
-    cost: tuple[CostLine, ...] = ()
     equations: tuple[Equation, ...] = ()  # filled in when asked for (--explain)
     show_cost: bool = False  # whether the tables include the cost (JSON always has it)
 
@@ -37,6 +37,13 @@ class Report:
     def total_params(self) -> int:
         """The sum of the weight tensors' sizes (the parts' formulas must agree with it)."""
         return sum(weight.params for weight in self.weights)
+
+    @cached_property
+    def cost(self) -> tuple[CostLine, ...]:
+        """MACs, element-wise work and memory, with formulas (computed when first asked for)."""
+        from .cost import costs
+
+        return costs(self.config, self.total_params, self.config.dtype)
 
     @property
     def total_formula(self) -> Expr:
@@ -142,7 +149,6 @@ def build(config: Config, *, explain: bool = False, show_cost: bool = False) -> 
         parts=parts(config),
         sequence=sequence(config),
         notes=notes(config),
-        cost=costs(config, sum(w.params for w in tensors), config.dtype),
         show_cost=show_cost,
     )
     if explain:

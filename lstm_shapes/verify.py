@@ -63,7 +63,7 @@ class Result:
 def _take(array: np.ndarray, block: Block, direction: int) -> Any:
     index: Any = tuple(
         slice(None) if item is None else slice(*item) if isinstance(item, tuple) else direction if item == "d" else item
-        for item in block.index
+        for item in block.at
     )
     piece = array[index]
     return piece.T if block.transposed else piece
@@ -342,8 +342,9 @@ def verify(report: Report, *, batch: int | None = None, steps: int | None = None
     import numpy as np
 
     cfg = report.config
-    batch = batch or sizes(report)[0]
-    steps = steps or sizes(report)[1]
+    # Sizes the report fixes win: its shapes hold them as numbers.
+    batch = cfg.batch or batch or sizes(report)[0]
+    steps = cfg.seq_len or steps or sizes(report)[1]
     check_memory(report, batch=batch, steps=steps)
     arrays = random_arrays(report, seed)
     checks = [
@@ -360,7 +361,7 @@ def verify(report: Report, *, batch: int | None = None, steps: int | None = None
         )
     for w in report.weights:  # every element of every tensor belongs to exactly one block
         covered = sum(int(_take(arrays[w.name], b, 0).size) for b in w.blocks)
-        per_direction = w.shape[0] if any("d" in b.index for b in w.blocks) else 1
+        per_direction = w.shape[0] if any("d" in b.at for b in w.blocks) else 1
         checks.append(Check(f"blocks of {w.name} cover it", f"{w.params:,}", f"{covered * per_direction:,}"))
     rng = np.random.default_rng(seed + 1)
     shape_in = (batch, steps, cfg.input) if cfg.batch_first else (steps, batch, cfg.input)

@@ -122,7 +122,7 @@ def test_verify_exits_1_on_a_mismatch(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def broken(config, **flags):  # type: ignore[no-untyped-def]
         good = report_module.build(config, **flags)
-        nodes = tuple(replace(n, shape=("B", 3)) if n.id == "c_t" else n for n in good.nodes)
+        nodes = tuple(n._replace(shape=("B", 3)) if n.id == "c_t" else n for n in good.nodes)
         return replace(good, nodes=nodes)
 
     monkeypatch.setattr(cli, "build", broken)

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from lstm_shapes import Config, ConfigError, build
-from lstm_shapes.cli import fit_command, main_command
+from lstm_shapes.cli import main_command
+from lstm_shapes.subcommands import fit_command
 from lstm_shapes.cost import DTYPE_BYTES
 from lstm_shapes.fit import fit
 
@@ -67,9 +68,9 @@ def test_macs_per_step_equal_the_matrix_blocks_the_step_multiplies(config: Confi
         for block in w.blocks:
             if block.kind in ("W", "U", "proj"):
                 size = 1
-                for item, dim in zip(block.index, w.shape):
+                for item, dim in zip(block.at, w.shape):
                     size *= dim if item is None else (item[1] - item[0]) if isinstance(item, tuple) else 1
-                per_step += size * (w.shape[0] if "d" in block.index else 1)
+                per_step += size * (w.shape[0] if "d" in block.at else 1)
     data = report.to_dict()["cost"]
     assert data["macs_per_step"] == per_step
     head = 0 if config.out is None else config.out * config.directions * config.recurrent

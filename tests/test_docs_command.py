@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lstm_shapes.cli import docs_group, main_command
+from lstm_shapes.cli import main_command
+from lstm_shapes.subcommands import docs_group
 
 ARGS = "--input 4 --hidden 2 --out 1"
 

@@ -56,14 +56,14 @@ def test_forward_equals_per_gate_equations() -> None:
 
 def test_a_wrong_node_shape_is_a_mismatch() -> None:
     good = trace(input=4, hidden=2, out=1)
-    nodes = tuple(replace(n, shape=("B", 5)) if n.id == "hx_t" else n for n in good.nodes)
+    nodes = tuple(n._replace(shape=("B", 5)) if n.id == "hx_t" else n for n in good.nodes)
     result = verify(replace(good, nodes=nodes))
     assert [c.what for c in result.mismatches] == ["node hx_t (B, 5) at every step"]
 
 
 def test_a_wrong_weight_shape_breaks_the_forward_pass() -> None:
     good = trace(input=4, hidden=2, out=1)
-    weights = tuple(replace(w, shape=(3, 8)) if w.name == "lstm/lstm_cell/kernel" else w for w in good.weights)
+    weights = tuple(w._replace(shape=(3, 8)) if w.name == "lstm/lstm_cell/kernel" else w for w in good.weights)
     result = verify(replace(good, weights=weights))
     whats = [c.what for c in result.mismatches]
     assert "forward pass" in whats

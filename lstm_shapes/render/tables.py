@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import unicodedata
 from functools import lru_cache
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NamedTuple, TYPE_CHECKING
 
 from ..config import TITLES
 from ..graph import format_shape
@@ -15,15 +13,13 @@ if TYPE_CHECKING:
     from ..report import Report
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     header: str
     align: str = "left"  # or "right" for numbers
     code: bool = False  # Markdown shows it as inline code
 
 
-@dataclass(frozen=True)
-class Table:
+class Table(NamedTuple):
     title: str
     columns: tuple[Column, ...]
     rows: tuple[tuple[str, ...], ...]
@@ -134,8 +130,17 @@ def width(text: str) -> int:
     return _wide_width(text)
 
 
+# Characters the tool itself prints, all one column wide, so the common case needs no Unicode tables.
+NARROW = frozenset("σ⊙·→←ᵀ─┐┤┴►")
+COMBINING_TILDE = "\u0303"
+
+
 @lru_cache(maxsize=4096)
 def _wide_width(text: str) -> int:
+    if all(char.isascii() or char in NARROW for char in text.replace(COMBINING_TILDE, "")):
+        return len(text) - text.count(COMBINING_TILDE)
+    import unicodedata
+
     total = 0
     for char in text:
         if unicodedata.combining(char):

@@ -1,0 +1,160 @@
+"""Property-based tests: random configurations, random command lines and random Markdown.
+
+Whatever hypothesis generates: counts agree three ways, --verify passes, the command line answers
+with exit 0 or a one-line error with exit 2, and the docs parser raises only its own errors.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install -e '.[test]')")
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from lstm_shapes import Config, ConfigError, build  # noqa: E402
+from lstm_shapes.cli import main_command, render_marker  # noqa: E402
+from lstm_shapes.config import BATCH_FIRST_CHOICES, HAS_NO_BIAS, HAS_PEEPHOLES, HAS_PROJ, RESET_AFTER_CHOICES  # noqa: E402
+from lstm_shapes.docs import DocsError, refresh_text  # noqa: E402
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def configs(draw: st.DrawFn, max_size: int = 24) -> Config:
+    """Valid configurations, built from the rules of what each framework has."""
+    framework = draw(st.sampled_from(["keras", "pytorch", "tf1", "onnx"]))
+    cell = draw(st.sampled_from(["lstm", "gru", "rnn"]))
+    hidden = draw(st.integers(1, max_size))
+    options: dict[str, object] = dict(
+        input=draw(st.integers(1, max_size)),
+        hidden=hidden,
+        out=draw(st.none() | st.integers(1, max_size)),
+        framework=framework,
+        cell=cell,
+        layers=draw(st.integers(1, 3)),
+        bidirectional=draw(st.booleans()),
+        batch=draw(st.none() | st.integers(1, 4)),
+        seq_len=draw(st.none() | st.integers(1, 4)),
+        batch_first=draw(st.sampled_from([None, *BATCH_FIRST_CHOICES[framework]])),
+        dtype=draw(st.sampled_from(["float32", "float16", "bfloat16", "int8"])),
+    )
+    if cell == "lstm" and framework in HAS_PROJ and draw(st.booleans()):
+        if framework == "pytorch":
+            assume(hidden > 1)
+            options["proj"] = draw(st.integers(1, hidden - 1))
+        else:
+            options["proj"] = draw(st.integers(1, max_size))
+    if cell == "lstm" and framework in HAS_PEEPHOLES:
+        options["peepholes"] = draw(st.booleans())
+    if framework in HAS_NO_BIAS:
+        options["bias"] = draw(st.booleans())
+    if cell == "gru":
+        options["reset_after"] = draw(st.sampled_from([None, *RESET_AFTER_CHOICES[framework]]))
+    return Config(**options)  # type: ignore[arg-type]
+
+
+@SETTINGS
+@given(configs(max_size=10_000))
+def test_total_is_the_sum_of_the_weights_and_the_formula(config: Config) -> None:
+    report = build(config)
+    data = report.to_dict()
+    by_weights = sum(w["params"] for w in data["weights"])
+    by_shapes = 1
+    by_shapes = sum(_prod(w["shape"]) for w in data["weights"])
+    by_parts = sum(p["params"] for p in data["parts"])
+    by_eval = sum(eval(p["expression"], {}, dict(data["symbols"])) for p in data["parts"])
+    assert by_weights == by_shapes == by_parts == by_eval == data["total_params"]
+
+
+def _prod(shape: list[int]) -> int:
+    out = 1
+    for dim in shape:
+        out *= dim
+    return out
+
+
+@SETTINGS
+@given(configs())
+def test_verify_passes(config: Config) -> None:
+    from lstm_shapes.verify import verify
+
+    result = verify(build(config), batch=2, steps=3)
+    assert result.mismatches == ()
+
+
+# --- The command line -------------------------------------------------------------------------------
+
+VALUES = st.sampled_from(["0", "1", "2", "7", "-3", "2.5", "abc", "", "10000001", "1e3", "+4", "1_000", "99" * 30,
+                          "keras", "pytorch", "tf1", "onnx", "all", "lstm", "gru", "rnn", "json", "markdown", "xml"])
+OPTIONS = st.sampled_from(["--input", "--hidden", "--out", "--proj", "--layers", "--batch", "--seq-len", "--framework",
+                           "--cell", "--format", "--dtype", "--peepholes", "--bidirectional", "--no-bias",
+                           "--reset-after", "--no-reset-after", "--batch-first", "--time-major", "--explain", "--cost",
+                           "--bogus", "-f", "stray"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(OPTIONS, VALUES), max_size=12))
+def test_any_command_line_exits_0_or_2_with_one_line_and_no_traceback(argv: list[str]) -> None:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main_command, argv, prog_name="lstm-shapes")
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (0, 2)
+    if result.exit_code == 2:
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("lstm-shapes: error: ")
+        assert result.stdout == ""
+
+
+# --- The docs parser ----------------------------------------------------------------------------------
+
+GOOD = "<!-- lstm-shapes --input 3 --hidden 2 -->"
+FRAGMENTS = st.sampled_from([
+    "# Title", "", "text", "    indented", "```", "```python", "~~~", "````", "`inline <!-- lstm-shapes -->`",
+    GOOD, "<!-- lstm-shapes --input 3 --hidden 2 --format text -->", "<!-- lstm-shapes fit --params 500 --input 3 -->",
+    "<!-- /lstm-shapes -->", "<!-- lstm-shapes -->", "<!-- lstm-shapes --input 0 -->", "<!-- lstm-shapes --input",
+    "<!-- lstm-shapes --bogus -->", "<!-- lstm-shapes 'unclosed -->", "<!--lstm-shapes --input 2 --hidden 2-->",
+    "| a | b |", "<!-- other comment -->", "\u00e9\u00e8 σ ⊙", "\r", "\t<!-- /lstm-shapes -->",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FRAGMENTS, max_size=14), st.sampled_from(["\n", "\r\n"]), st.text(max_size=20))
+def test_docs_parser_raises_only_its_own_errors_and_update_then_check_is_clean(
+    lines: list[str], newline: str, noise: str
+) -> None:
+    text = newline.join(lines) + newline + noise
+    try:
+        fresh, _ = refresh_text(text, render_marker, "page.md")
+    except DocsError as exc:
+        assert str(exc).startswith("page.md:")
+        assert "\n" not in str(exc)
+        return
+    again, blocks = refresh_text(fresh, render_marker, "page.md")
+    assert again == fresh
+    assert not any(block.stale for block in blocks)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_mutated_valid_pages_stay_safe(data: st.DataObject) -> None:
+    page = f"# Notes\n\n{GOOD}\n\n<!-- /lstm-shapes -->\n\nText.\n"
+    page, _ = refresh_text(page, render_marker, "page.md")
+    position = data.draw(st.integers(0, len(page)))
+    cut = data.draw(st.integers(0, 30))
+    insert = data.draw(st.sampled_from(["", "<!-- /lstm-shapes -->\n", GOOD + "\n", "```\n", "x", "\n"]))
+    mutated = page[:position] + insert + page[position + cut:]
+    try:
+        fresh, _ = refresh_text(mutated, render_marker, "page.md")
+    except DocsError:
+        return
+    again, blocks = refresh_text(fresh, render_marker, "page.md")
+    assert again == fresh and not any(b.stale for b in blocks)
+
+
+def test_the_strategy_only_builds_valid_configurations() -> None:
+    # The rules the strategy follows are the tool's own; a refused Config would be a failed draw.
+    with pytest.raises(ConfigError):
+        Config(input=1, hidden=1, framework="pytorch", proj=1)
