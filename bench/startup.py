@@ -33,11 +33,17 @@ COMMANDS = {
     "markdown": [TOOL, *MAIN, "--format", "markdown"],
     "csv": [TOOL, *MAIN, "--format", "csv"],
     "json": [TOOL, *MAIN, "--format", "json"],
+    "latex": [TOOL, *MAIN, "--format", "latex"],
+    "org": [TOOL, *MAIN, "--format", "org"],
+    "mermaid": [TOOL, *MAIN, "--format", "mermaid"],
+    "dot": [TOOL, *MAIN, "--format", "dot"],
+    "graph": [TOOL, *MAIN, "--format", "graph"],
     "floor: import click, rich.console, rich.table": [PY, "-c", "import click, rich.console, rich.table"],
     "table (rich)": [TOOL, *MAIN, "--format", "table"],
 }
-TARGETS = {"text": 1.5, "markdown": 1.5, "csv": 1.5, "json": 1.5, "table (rich)": 1.3}
-FLOOR_OF = {name: "floor: import click" for name in ("text", "markdown", "csv", "json")}
+PLAIN = ("text", "markdown", "csv", "json", "latex", "org", "mermaid", "dot", "graph")
+TARGETS = {name: 1.5 for name in PLAIN} | {"table (rich)": 1.3}
+FLOOR_OF = {name: "floor: import click" for name in PLAIN}
 FLOOR_OF["table (rich)"] = "floor: import click, rich.console, rich.table"
 VERIFY = [TOOL, "--input", "2048", "--hidden", "2048", "--out", "1000", "--layers", "2", "--format", "json", "--verify"]
 
