@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .tables import Column, Table, heading, tables, width
+from .tables import Column, Table, heading, padded, tables
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -22,19 +22,12 @@ def delimiter(size: int, align: str) -> str:
 
 def markdown_table(table: Table) -> list[str]:
     headers = [column.header for column in table.columns]
-    rows = [headers, *([cell(text, column) for text, column in zip(row, table.columns)] for row in table.rows)]
-    widths = [[width(text) for text in row] for row in rows]
-    # Three dashes is the narrowest delimiter the formatters write.
-    sizes = [max(3, *column) for column in zip(*widths)]
+    rows = [headers, *([cell(text, column) for text, column in zip(row, table.columns, strict=True)] for row in table.rows)]
     aligns = [column.align for column in table.columns]
-    lines = []
-    for row, row_widths in zip(rows, widths):
-        cells = [
-            " " * (size - w) + text if align == "right" else text + " " * (size - w)
-            for text, w, size, align in zip(row, row_widths, sizes, aligns)
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    rule = [delimiter(size, align) for size, align in zip(sizes, aligns)]
+    # Three dashes is the narrowest delimiter the formatters write.
+    cells, sizes = padded(rows, aligns, minimum=3)
+    lines = ["| " + " | ".join(row) + " |" for row in cells]
+    rule = [delimiter(size, align) for size, align in zip(sizes, aligns, strict=True)]
     lines.insert(1, "| " + " | ".join(rule) + " |")
     return lines
 

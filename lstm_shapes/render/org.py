@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from .tables import Column, Table, heading, tables, width
+from .tables import Column, Table, heading, padded, tables
 
 if TYPE_CHECKING:
     from ..report import Report
@@ -54,17 +54,9 @@ def alignments(rows: list[list[str]]) -> list[str]:
 def org_table(table: Table) -> list[str]:
     headers = [column.header.strip().replace("|", "\\vert{}") for column in table.columns]
     rows = [headers, *([cell(text, column) for text, column in zip(row, table.columns)] for row in table.rows)]
-    widths = [[width(text) for text in row] for row in rows]
     # Org makes every column at least one character wide.
-    sizes = [max(1, *column) for column in zip(*widths)]
-    aligns = alignments(rows)
-    lines = []
-    for row, row_widths in zip(rows, widths):
-        cells = [
-            " " * (size - w) + text if align == "right" else text + " " * (size - w)
-            for text, w, size, align in zip(row, row_widths, sizes, aligns)
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
+    cells, sizes = padded(rows, alignments(rows), minimum=1)
+    lines = ["| " + " | ".join(row) + " |" for row in cells]
     lines.insert(1, "|" + "+".join("-" * (size + 2) for size in sizes) + "|")
     return [f"#+CAPTION: {table.title}", *lines]
 

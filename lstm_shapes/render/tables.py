@@ -179,3 +179,17 @@ def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], 
     if not any(e.reasons for e in cmp.entries) and example is not None:
         notes.insert(0, "Every framework that has this configuration counts the same parameters.")
     return head, (Table("Frameworks", columns, tuple(rows)),), notes
+
+
+def padded(rows: list[list[str]], aligns: list[str], minimum: int = 0) -> tuple[list[list[str]], list[int]]:
+    """Every cell padded to its column's display width (on the left where right-aligned), and the widths."""
+    widths = [[width(text) for text in row] for row in rows]
+    sizes = [max(minimum, *column) for column in zip(*widths, strict=True)]
+    out = [
+        [
+            " " * (size - w) + text if align == "right" else text + " " * (size - w)
+            for text, w, size, align in zip(row, row_widths, sizes, aligns, strict=True)
+        ]
+        for row, row_widths in zip(rows, widths, strict=True)
+    ]
+    return out, sizes
