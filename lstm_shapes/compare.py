@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 from collections.abc import Callable
 from typing import Any
 
@@ -38,16 +39,10 @@ def _groups(report: Report) -> dict[str, int]:
     """Parameter counts by what they are (input weights, biases, ...), whatever the packing."""
     totals: dict[str, int] = {}
     for w in report.weights:
-        per_direction = w.shape[0] if any("d" in b.at for b in w.blocks) else 1
         for block in w.blocks:
-            size = 1
-            for item, dim in zip(block.at, w.shape):
-                if item is None:
-                    size *= dim
-                elif isinstance(item, tuple):
-                    size *= item[1] - item[0]
+            size = prod(w.block_shape(block)) * w.stacked_directions
             group = KIND_GROUPS[block.kind]
-            totals[group] = totals.get(group, 0) + size * per_direction
+            totals[group] = totals.get(group, 0) + size
     return totals
 
 

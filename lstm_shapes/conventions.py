@@ -54,7 +54,7 @@ def _cols(j: int, h: int) -> tuple[int, int]:
     return (j * h, (j + 1) * h)
 
 
-def side_by_side(config: Config, kind: str, rows: Index = (None,), axis_last: bool = True) -> list[Block]:
+def side_by_side(config: Config, kind: str, rows: Index = (None,)) -> list[Block]:
     """Blocks of gates packed along the last axis (Keras, TF1): tensor[..., j*h:(j+1)*h]."""
     h = config.hidden
     return [Block(kind, node, ltr, (*rows, _cols(j, h)), False) for j, (node, ltr) in enumerate(gates(config))]

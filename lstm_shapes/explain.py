@@ -32,17 +32,6 @@ def compact(shape: tuple[object, ...]) -> str:
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
-def block_shape(weight: Weight, block: Block) -> tuple[int, ...]:
-    """The shape of the block as stored (before any transpose)."""
-    dims = []
-    for item, dim in zip(block.at, weight.shape):
-        if item is None:
-            dims.append(dim)
-        elif isinstance(item, tuple):
-            dims.append(item[1] - item[0])
-    return tuple(dims)
-
-
 def symbol(framework: str, block: Block) -> str:
     """The framework's own name for a block, e.g. PyTorch's W_if for the forget gate's input weights."""
     ltr, kind = block.letter, block.kind
@@ -73,13 +62,13 @@ class _Explainer:
     def product(self, left: str, left_shape: tuple[object, ...], pair: tuple[Weight, Block]) -> tuple[str, str]:
         weight, block = pair
         name = symbol(self.fw, block)
-        stored = compact(block_shape(weight, block))
+        stored = compact(weight.block_shape(block))
         tee = "ᵀ" if block.transposed else ""
         return f"{left}·{name}{tee}", f"{compact(left_shape)}·{stored}{tee}"
 
     def vector(self, pair: tuple[Weight, Block]) -> tuple[str, str]:
         weight, block = pair
-        return symbol(self.fw, block), compact(block_shape(weight, block))
+        return symbol(self.fw, block), compact(weight.block_shape(block))
 
     def gate_terms(self, layer: int, prefix: str, gate: str) -> list[tuple[str, str]]:
         x_shape, h_shape = self.shapes[prefix + "x_t"], self.shapes[prefix + "h_prev"]
@@ -87,9 +76,9 @@ class _Explainer:
         if self.fw == "tf1":
             # TF1 multiplies [x_t, h_{t-1}] by one kernel block that stacks W (rows for x) over U.
             (w, bw), (_, bu) = self.find(layer, "W", gate)[0], self.find(layer, "U", gate)[0]
-            rows = block_shape(w, bw)[0] + block_shape(w, bu)[0]
+            rows = w.block_shape(bw)[0] + w.block_shape(bu)[0]
             cat = self.shapes[prefix + "xh_t"]
-            terms.append((f"[x_t, h_{{t-1}}]·K_{bw.letter}", f"{compact(cat)}·({rows},{block_shape(w, bw)[1]})"))
+            terms.append((f"[x_t, h_{{t-1}}]·K_{bw.letter}", f"{compact(cat)}·({rows},{w.block_shape(bw)[1]})"))
         else:
             for kind, left, shape in (("W", "x_t", x_shape), ("U", "h_{t-1}", h_shape)):
                 for pair in self.find(layer, kind, gate):
@@ -176,11 +165,11 @@ class _Explainer:
         if self.fw == "tf1":
             # GRUCell: the candidate kernel multiplies [x_t, r ⊙ h_{t-1}].
             (kw, kb), (_, ub) = w, u
-            rows = block_shape(kw, kb)[0] + block_shape(kw, ub)[0]
+            rows = kw.block_shape(kb)[0] + kw.block_shape(ub)[0]
             (bias_name, bias_shape), = [self.vector(p) for p in bx]
             cat = f"({x_shape[0]},{rows})"
             return Equation(node.id, f"n_t = tanh([x_t, r_t ⊙ h_{{t-1}}]·K_{kb.letter} + {bias_name})",
-                            f"{cat}·({rows},{block_shape(kw, kb)[1]}) + {bias_shape} → {out}")
+                            f"{cat}·({rows},{kw.block_shape(kb)[1]}) + {bias_shape} → {out}")
         xw, xw_shape = self.product("x_t", x_shape, w)
         inner_terms = [(xw, xw_shape)] + [self.vector(p) for p in bx]
         if self.cfg.reset_after:

@@ -33,8 +33,7 @@ def fit(budget: int, **options: Any) -> Fit:
         low = proj + 1  # PyTorch needs the projection narrower than the cell
     if low > MAX_SIZE:
         raise ConfigError("proj", proj, "", "{name} leaves no hidden size to search")
-    count(options, low)  # let an impossible combination say so before the search
-    if count(options, low) > budget:
+    if count(options, low) > budget:  # an impossible combination says so here, before the search
         return Fit(budget, None, build(Config(hidden=low, **options)))
     if count(options, MAX_SIZE) <= budget:
         return Fit(budget, build(Config(hidden=MAX_SIZE, **options)), None)

@@ -75,6 +75,21 @@ class Weight(NamedTuple):
     def formula(self) -> Expr:
         return _product(self.dims)
 
+    @property
+    def stacked_directions(self) -> int:
+        """How many directions one tensor holds: D where ONNX stacks them on axis 0, else 1."""
+        return self.shape[0] if any("d" in b.at for b in self.blocks) else 1
+
+    def block_shape(self, block: Block) -> tuple[int, ...]:
+        """The shape of one block as stored (before any transpose), for one direction."""
+        dims = []
+        for item, dim in zip(block.at, self.shape):
+            if item is None:
+                dims.append(dim)
+            elif isinstance(item, tuple):
+                dims.append(item[1] - item[0])
+        return tuple(dims)
+
     def slices(self) -> str:
         """Where each gate's block sits, e.g. `W_i [:, 0:2] · W_f [:, 2:4] · …`."""
         return " · ".join(f"{b.label} {b.index_text()}" for b in self.blocks)

@@ -361,8 +361,7 @@ def verify(report: Report, *, batch: int | None = None, steps: int | None = None
         )
     for w in report.weights:  # every element of every tensor belongs to exactly one block
         covered = sum(int(_take(arrays[w.name], b, 0).size) for b in w.blocks)
-        per_direction = w.shape[0] if any("d" in b.at for b in w.blocks) else 1
-        checks.append(Check(f"blocks of {w.name} cover it", f"{w.params:,}", f"{covered * per_direction:,}"))
+        checks.append(Check(f"blocks of {w.name} cover it", f"{w.params:,}", f"{covered * w.stacked_directions:,}"))
     rng = np.random.default_rng(seed + 1)
     shape_in = (batch, steps, cfg.input) if cfg.batch_first else (steps, batch, cfg.input)
     xs = rng.standard_normal(shape_in, dtype=np.float32)
