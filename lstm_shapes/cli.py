@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .config import CELLS, DTYPES, FRAMEWORKS, MAX_LAYERS, MAX_SIZE, SIZE_RANGE, Config, check_size
+from .config import CELLS, DTYPES, FRAMEWORKS, HEAD_ACTIVATIONS, HEAD_READS, MAX_LAYERS, MAX_SIZE, SIZE_RANGE, Config, check_size
 from .errors import ConfigError, LstmShapesError
 from .render import FORMATS, PICTURES
 from .report import Report, build
@@ -67,7 +67,7 @@ class Size(click.ParamType):  # type: ignore[type-arg]  # generic only in newer 
 
 
 # The command-line spelling of each Config field, for messages about combinations.
-OPTION_NAMES = {"input": "--input", "bias": "--no-bias", "seq_len": "--seq-len"}
+OPTION_NAMES = {"input": "--input", "bias": "--no-bias", "seq_len": "--seq-len", "head_bias": "--no-head-bias"}
 
 
 def option_name(exc: ConfigError) -> str:
@@ -168,6 +168,12 @@ def model_options(hidden: bool = True) -> Callable[[F], F]:
         ),
         click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
                      help="Element type, for the memory figures."),
+        click.option("--head-activation", type=click.Choice(HEAD_ACTIVATIONS), default=None,
+                     help="The head's activation. Default: softmax for two or more outputs, none for one."),
+        click.option("--no-head-bias", "no_head_bias", is_flag=True, help="A dense head without biases."),
+        click.option("--head-reads", type=click.Choice(HEAD_READS), default=None,
+                     help="What the head reads: the last step's output, or each direction's final state "
+                          "(they differ when bidirectional). Default: final-states for keras, last-step elsewhere."),
     ]
     if hidden:
         options.insert(1, click.option("--hidden", type=Size(), required=True,
@@ -206,8 +212,8 @@ def model_options(hidden: bool = True) -> Callable[[F], F]:
 def main_command(
     input_size: int, hidden: int, out: int | None, framework: str, cell: str, proj: int | None, peepholes: bool,
     layers: int, bidirectional: bool, no_bias: bool, batch: int | None, seq_len: int | None,
-    reset_after: bool | None, batch_first: bool | None, dtype: str, explain: bool, show_cost: bool,
-    fmt: str | None, verify: bool,
+    reset_after: bool | None, batch_first: bool | None, dtype: str, head_activation: str | None,
+    no_head_bias: bool, head_reads: str | None, explain: bool, show_cost: bool, fmt: str | None, verify: bool,
 ) -> None:
     """Trace one recurrent time step: the shape of every node, every weight tensor, and the parameter count with its formula.
 
@@ -218,7 +224,8 @@ def main_command(
     params = dict(
         input_size=input_size, hidden=hidden, out=out, framework=framework, cell=cell, proj=proj,
         peepholes=peepholes, layers=layers, bidirectional=bidirectional, no_bias=no_bias, batch=batch,
-        seq_len=seq_len, reset_after=reset_after, batch_first=batch_first, dtype=dtype, explain=explain,
+        seq_len=seq_len, reset_after=reset_after, batch_first=batch_first, dtype=dtype,
+        head_activation=head_activation, no_head_bias=no_head_bias, head_reads=head_reads, explain=explain,
         show_cost=show_cost,
     )
     if fmt is None:
@@ -253,7 +260,8 @@ def config_options(params: dict[str, Any]) -> dict[str, Any]:
         cell=params["cell"], proj=params["proj"], peepholes=params["peepholes"], layers=params["layers"],
         bidirectional=params["bidirectional"], bias=not params["no_bias"], batch=params["batch"],
         seq_len=params["seq_len"], reset_after=params["reset_after"], batch_first=params["batch_first"],
-        dtype=params["dtype"],
+        dtype=params["dtype"], head_activation=params["head_activation"], head_bias=not params["no_head_bias"],
+        head_reads=params["head_reads"],
     )
 
 

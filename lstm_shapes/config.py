@@ -27,6 +27,13 @@ RESET_AFTER_CHOICES = {"keras": (True, False), "pytorch": (True,), "tf1": (False
 RESET_AFTER_DEFAULT = {"keras": True, "pytorch": True, "tf1": False, "onnx": False}
 BATCH_FIRST_CHOICES = {"keras": (True,), "pytorch": (False, True), "tf1": (True, False), "onnx": (False, True)}
 BATCH_FIRST_DEFAULT = {"keras": True, "pytorch": False, "tf1": True, "onnx": False}
+# The dense head: its activation (softmax needs two or more outputs to mean anything) and what it
+# reads. "last-step" is the top layer's output at the last time step (PyTorch's output[-1]);
+# "final-states" is each direction's final h (PyTorch's h_n[-D:], Keras' Bidirectional output).
+# They differ only with a backward direction, whose last-step output has seen one step.
+HEAD_ACTIVATIONS = ("softmax", "sigmoid", "none")
+HEAD_READS = ("last-step", "final-states")
+HEAD_READS_DEFAULT = {"keras": "final-states", "pytorch": "last-step", "tf1": "last-step", "onnx": "last-step"}
 
 
 def check_size(field: str, value: object, *, optional: bool = False, limit: int = MAX_SIZE) -> int | None:
@@ -77,6 +84,9 @@ class Config:
     reset_after: bool | None = None
     batch_first: bool | None = None
     dtype: str = "float32"
+    head_activation: str | None = None
+    head_bias: bool = True
+    head_reads: str | None = None
 
     def __post_init__(self) -> None:
         check_size("input", self.input)
@@ -89,7 +99,11 @@ class Config:
         check_choice("cell", self.cell, CELLS)
         check_choice("framework", self.framework, FRAMEWORKS)
         check_choice("dtype", self.dtype, DTYPES)
-        for flag in ("peepholes", "bidirectional", "bias"):
+        if self.head_activation is not None:
+            check_choice("head_activation", self.head_activation, HEAD_ACTIVATIONS)
+        if self.head_reads is not None:
+            check_choice("head_reads", self.head_reads, HEAD_READS)
+        for flag in ("peepholes", "bidirectional", "bias", "head_bias"):
             if not isinstance(getattr(self, flag), bool):
                 raise ConfigError(flag, getattr(self, flag), "True or False")
         for flag in ("reset_after", "batch_first"):
@@ -101,9 +115,19 @@ class Config:
             object.__setattr__(self, "reset_after", RESET_AFTER_DEFAULT[self.framework])
         if self.batch_first is None:
             object.__setattr__(self, "batch_first", BATCH_FIRST_DEFAULT[self.framework])
+        if self.out is not None:
+            if self.head_activation is None:
+                object.__setattr__(self, "head_activation", "softmax" if self.out >= 2 else "none")
+            if self.head_reads is None:
+                object.__setattr__(self, "head_reads", HEAD_READS_DEFAULT[self.framework])
 
     def _check_variants(self) -> None:
         fw, title, cell = self.framework, TITLES[self.framework], self.cell
+        if self.out is None:
+            for field, value, default in (("head_activation", self.head_activation, None),
+                                          ("head_bias", self.head_bias, True), ("head_reads", self.head_reads, None)):
+                if value != default:
+                    raise unsupported(field, value, "describes the dense head; add one with --out N")
         if self.proj is not None:
             if cell != "lstm":
                 raise unsupported("proj", self.proj, f"is for LSTM cells only (a projection of h_t), not {cell}")
