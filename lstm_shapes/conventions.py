@@ -102,15 +102,12 @@ def dense_head(config: Config, prefix: str, *, transposed: bool) -> list[Weight]
     r = recurrent_expr(config)
     width: Expr = r if config.directions == 1 else config.directions * r
     name = head_name(config)
+    bias = [weight(config, prefix + "bias", name, (O,), [Block("head_b", "", "", (None,), False)])]
+    if not config.head_bias:
+        bias = []
     if transposed:  # nn.Linear stores (out, in)
-        return [
-            weight(config, prefix + "weight", name, (O, width), [Block("head_W", "", "", (None, None), True)]),
-            weight(config, prefix + "bias", name, (O,), [Block("head_b", "", "", (None,), False)]),
-        ]
-    return [
-        weight(config, prefix + "kernel", name, (width, O), [Block("head_W", "", "", (None, None), False)]),
-        weight(config, prefix + "bias", name, (O,), [Block("head_b", "", "", (None,), False)]),
-    ]
+        return [weight(config, prefix + "weight", name, (O, width), [Block("head_W", "", "", (None, None), True)]), *bias]
+    return [weight(config, prefix + "kernel", name, (width, O), [Block("head_W", "", "", (None, None), False)]), *bias]
 
 
 # --- PyTorch -------------------------------------------------------------------------------------
@@ -120,19 +117,21 @@ def pytorch_weights(config: Config) -> list[Weight]:
     g = config.gates
     r = recurrent_expr(config)
     out: list[Weight] = []
+    # With a head, the names are those of one nn.Module holding both: `rnn.weight_ih_l0`, `head.weight`.
+    module = "rnn." if config.out is not None else ""
     for k in range(config.layers):
         part = part_name(config, k)
         inp = layer_input_expr(config, k)
         for d in range(config.directions):
             sfx = f"_l{k}" + ("_reverse" if d else "")
-            out.append(weight(config, "weight_ih" + sfx, part, (g * H, inp), stacked(config, "W"), k, d))
-            out.append(weight(config, "weight_hh" + sfx, part, (g * H, r), stacked(config, "U"), k, d))
+            out.append(weight(config, module + "weight_ih" + sfx, part, (g * H, inp), stacked(config, "W"), k, d))
+            out.append(weight(config, module + "weight_hh" + sfx, part, (g * H, r), stacked(config, "U"), k, d))
             if config.bias:
-                out.append(weight(config, "bias_ih" + sfx, part, (g * H,), stacked(config, "bx", trailing=False), k, d))
-                out.append(weight(config, "bias_hh" + sfx, part, (g * H,), stacked(config, "bh", trailing=False), k, d))
+                out.append(weight(config, module + "bias_ih" + sfx, part, (g * H,), stacked(config, "bx", trailing=False), k, d))
+                out.append(weight(config, module + "bias_hh" + sfx, part, (g * H,), stacked(config, "bh", trailing=False), k, d))
             if config.proj is not None:
                 proj = [Block("proj", "", "", (None, None), True)]
-                out.append(weight(config, "weight_hr" + sfx, part, (r, H), proj, k, d))
+                out.append(weight(config, module + "weight_hr" + sfx, part, (r, H), proj, k, d))
     return out + dense_head(config, "head.", transposed=True)
 
 
@@ -249,7 +248,9 @@ def sequence(config: Config) -> tuple[SeqTensor, ...]:
         ]
         if lstm:
             out.append(SeqTensor("c_n", (D * L, n, h), "final c of every layer and direction"))
-        head_reads = "output at the last time step"
+        last = "output[:, -1]" if config.batch_first else "output[-1]"
+        reads = (f"{last}, the output at the last time step",
+                 "h_n[-1]" if D == 1 else "h_n[-2] and h_n[-1] side by side, the last layer's final states")
     elif fw == "keras":
         out += [
             SeqTensor("input", (n, t, x), "the input sequence"),
@@ -261,7 +262,8 @@ def sequence(config: Config) -> tuple[SeqTensor, ...]:
             out.append(SeqTensor(f"{side}state_h", (n, h), "final h (return_state=True)"))
             if lstm:
                 out.append(SeqTensor(f"{side}state_c", (n, h), "final c (return_state=True)"))
-        head_reads = "output"
+        reads = ("sequences[:, -1], the output at the last step (return_sequences=True)",
+                 "output" + (", Bidirectional's final states" if D > 1 else ""))
     elif fw == "tf1":
         out.append(SeqTensor("inputs", (*bt, x), "the input sequence" + ("" if config.batch_first else " (time_major=True)")))
         if D > 1 and L == 1:  # bidirectional_dynamic_rnn returns the two directions apart
@@ -281,7 +283,8 @@ def sequence(config: Config) -> tuple[SeqTensor, ...]:
                     out.append(SeqTensor(f"{at}.h", (n, r), "final h"))
                 else:
                     out.append(SeqTensor(at, (n, h), "final h"))
-        head_reads = "outputs at the last time step"
+        reads = ("outputs at the last time step",
+                 "the final state's h" + (" of each direction, side by side" if D > 1 else ""))
     else:
         yd = (n, t, D, h) if config.batch_first else (t, D, n, h)
         sd = (n, D, h) if config.batch_first else (D, n, h)
@@ -293,10 +296,23 @@ def sequence(config: Config) -> tuple[SeqTensor, ...]:
         ]
         if lstm:
             out.append(SeqTensor("Y_c", sd, "final c of the last layer"))
-        head_reads = "Y at the last time step"
+        reads = ("Y at the last time step", "Y_h" + (", both directions side by side" if D > 1 else ""))
     if config.out is not None:
-        out.append(SeqTensor("logits", (n, config.out), f"the head applied to {head_reads}"))
+        what = reads[config.head_reads == "final-states"]
+        out.append(SeqTensor("logits", (n, config.out), f"the head applied to {what}"))
+        if config.head_activation in HEAD_OUTPUTS:
+            out.append(SeqTensor("probs", (n, config.out), HEAD_OUTPUTS[config.head_activation]))
     return tuple(out)
+
+
+HEAD_OUTPUTS = {"softmax": "softmax(logits)", "sigmoid": "σ(logits)"}
+# What the head reads in each framework: (the last step's output, each direction's final state).
+HEAD_READS = {
+    "pytorch": ("output[-1]", "h_n[-2] and h_n[-1] side by side"),
+    "keras": ("sequences[:, -1] (return_sequences=True)", "the layer's output (Bidirectional's final states)"),
+    "tf1": ("outputs[:, -1]", "the final states"),
+    "onnx": ("Y[-1]", "Y_h"),
+}
 
 
 def notes(config: Config) -> tuple[str, ...]:
@@ -314,4 +330,25 @@ def notes(config: Config) -> tuple[str, ...]:
     if config.cell == "gru":
         where = "r ⊙ (U·h_prev + b)" if config.reset_after else "(r ⊙ h_prev)·U"
         said.append(f"The GRU candidate applies the reset gate as {where}.")
+    if fw == "onnx" and config.batch_first:
+        said.append("onnxruntime refuses layout=1 (batch-first) for LSTM, GRU and RNN, though the ONNX standard "
+                    "allows it; its reference evaluator runs it. Transpose to layout=0 for onnxruntime.")
+    if config.out is not None:
+        said += head_notes(config)
     return tuple(said)
+
+
+def head_notes(config: Config) -> list[str]:
+    """What the dense head reads, where that matters, and a softmax that cannot mean anything."""
+    said = []
+    last, final = HEAD_READS[config.framework]
+    if config.bidirectional and config.head_reads == "last-step":
+        said.append(f"The head reads {last}, the last time step's output: its backward half has seen only that one "
+                    f"step, so it is not the backward direction's final state. --head-reads final-states reads "
+                    f"{final} instead.")
+    elif config.bidirectional:
+        said.append(f"The head reads {final}: the forward direction's state after the last step and the backward "
+                    f"direction's after the first. --head-reads last-step reads {last} instead.")
+    if config.head_activation == "softmax" and config.out == 1:
+        said.append("A softmax over one output is always 1.0; for one output use --head-activation sigmoid or none.")
+    return said

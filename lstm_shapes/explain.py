@@ -36,6 +36,9 @@ def symbol(framework: str, block: Block) -> str:
     """The framework's own name for a block, e.g. PyTorch's W_if for the forget gate's input weights."""
     ltr, kind = block.letter, block.kind
     sub = f"_{ltr}" if ltr else ""
+    if framework == "pytorch" and not ltr and kind in ("W", "U", "bx", "bh"):
+        # nn.RNN has no gates: PyTorch writes W_ih, W_hh, b_ih, b_hh.
+        return {"W": "W_ih", "U": "W_hh", "bx": "b_ih", "bh": "b_hh"}[kind]
     if framework == "pytorch":
         return {"W": f"W_i{ltr}", "U": f"W_h{ltr}", "bx": f"b_i{ltr}", "bh": f"b_h{ltr}", "proj": "W_hr"}.get(kind, kind)
     if framework == "onnx":
@@ -140,19 +143,22 @@ class _Explainer:
         if base == "y_t":
             return Equation(node.id, "y_t = [h_t (forward), h_t (backward)]", f"{s('h_t')}, {s('h_t')} → {out}")
         if node.id == "logits":
+            from .conventions import HEAD_READS
+
             source = node.inputs[0]
-            pairs = [(w, b) for w in self.report.weights for b in w.blocks if b.kind in ("head_W", "head_b")]
+            kernel = [(w, b) for w in self.report.weights for b in w.blocks if b.kind == "head_W"]
+            bias = [w for w in self.report.weights for b in w.blocks if b.kind == "head_b"]
             head_names = {"keras": ("kernel", "bias"), "tf1": ("kernel", "bias")}.get(self.fw, ("weight", "bias"))
-            (w, bw), (v, _) = pairs
+            ((w, bw),) = kernel
             tee = "ᵀ" if bw.transposed else ""
-            reads = {"keras": "the last output", "pytorch": "output[-1]", "tf1": "outputs[:, -1]", "onnx": "Y[-1]"}
-            return Equation(
-                node.id,
-                f"logits = {source}·{head_names[0]}{tee} + {head_names[1]} (at the end, on {reads[self.fw]})",
-                f"{compact(self.shapes[source])}·{compact(w.shape)}{tee} + {compact(v.shape)} → {out}",
+            reads = HEAD_READS[self.fw][self.cfg.head_reads == "final-states"]
+            text = f"logits = {source}·{head_names[0]}{tee}" + (f" + {head_names[1]}" if bias else "")
+            shapes = f"{compact(self.shapes[source])}·{compact(w.shape)}{tee}" + "".join(
+                f" + {compact(v.shape)}" for v in bias
             )
+            return Equation(node.id, f"{text} (once, on {reads})", f"{shapes} → {out}")
         if node.id == "probs":
-            return Equation(node.id, "probs = softmax(logits)", f"{compact(self.shapes['logits'])} → {out}")
+            return Equation(node.id, f"probs = {node.op}", f"{compact(self.shapes['logits'])} → {out}")
         return Equation(node.id, f"{node.id} = {node.op}", out)
 
     def candidate(self, node: Node, layer: int, prefix: str, s: object) -> Equation:

@@ -101,9 +101,23 @@ def step_graph(config: Config) -> tuple[Node, ...]:
                              "both directions side by side (the backward cell has the same shapes)")
     if config.out is not None:
         b.prefix = ""
-        b.add("logits", "y_t", f"{previous}·W_y + b_y", (previous,), config.out, "dense head")
-        b.add("probs", "p_t", "softmax(logits)", ("logits",), config.out, "class probabilities")
+        bias = " + b_y" if config.head_bias else ""
+        meaning = "dense head"
+        if D > 1:  # only with a backward direction do the two readings differ
+            meaning += (", on each direction's final state" if config.head_reads == "final-states"
+                        else ", on the last step's output (its backward half has seen one step)")
+        b.add("logits", "y_t", f"{previous}·W_y{bias}", (previous,), config.out, meaning)
+        if config.head_activation in HEAD_NODES:
+            op, what = HEAD_NODES[config.head_activation]
+            b.add("probs", "p_t", op, ("logits",), config.out, what)
     return tuple(b.nodes)
+
+
+# The node an activated head adds: how it is computed, and what it means.
+HEAD_NODES = {
+    "softmax": ("softmax(logits)", "class probabilities (they sum to 1)"),
+    "sigmoid": ("σ(logits)", "one probability per output, each on its own"),
+}
 
 
 def _gate(b: _Builder, node: str, act: str, cat: str, extra: str = "", reads: tuple[str, ...] = ()) -> None:

@@ -169,5 +169,5 @@ def parts(config: Config) -> tuple[Part, ...]:
         formulas.append((part_name(config, layer), total))
     if config.out is not None:
         width = r if config.directions == 1 else config.directions * r
-        formulas.append((head_name(config), O * (width + 1)))
+        formulas.append((head_name(config), O * (width + 1) if config.head_bias else O * width))
     return tuple(Part(name, formula, formula.evaluate(env)) for name, formula in formulas)

@@ -87,13 +87,26 @@ def _cell_params(report: Report, arrays: dict[str, np.ndarray], layer: int, dire
     return params
 
 
-def _head(report: Report, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    found = {}
+def _head(report: Report, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, Any]:
+    """The head's kernel as (in, out) and its bias, or 0 for a head without one."""
+    found: dict[str, Any] = {"head_b": 0}
     for w in report.weights:
         for block in w.blocks:
             if block.kind.startswith("head_"):
                 found[block.kind] = _take(arrays[w.name], block, 0)
     return found["head_W"], found["head_b"]
+
+
+def _activate(report: Report, logits: np.ndarray) -> Any:
+    """The head's activation applied to logits, or None for a linear head."""
+    import numpy as np
+
+    if report.config.head_activation == "softmax":
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
+    if report.config.head_activation == "sigmoid":
+        return _sigmoid(logits)
+    return None
 
 
 # --- The cells ----------------------------------------------------------------------------------
@@ -212,17 +225,18 @@ def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> _Run:
     logits = None
     if cfg.out is not None:
         W, b = _head(report, arrays)
-        if cfg.framework == "keras":
-            # Keras' Bidirectional returns the backward layer's final state, not its output at T-1.
+        if cfg.head_reads == "final-states":
+            # Each direction's final state: the backward one is its state after the first time step.
             last = np.concatenate([finals[-1][d][0] for d in range(cfg.directions)], axis=1)
         else:
             last = outputs[-1][-1]
         logits = last @ W + b
         for t in range(steps_n):
             step_logits = outputs[-1][t] @ W + b  # the node graph's head reads each step's output
-            shifted = np.exp(step_logits - step_logits.max(axis=1, keepdims=True))
             per_step[t]["logits"] = step_logits
-            per_step[t]["probs"] = shifted / shifted.sum(axis=1, keepdims=True)
+            probs = _activate(report, step_logits)
+            if probs is not None:
+                per_step[t]["probs"] = probs
     return _Run(per_step, per_step_back, outputs, finals, logits)
 
 
@@ -295,6 +309,9 @@ def run_sequence(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) 
             out["Y_c"] = y_c.transpose(1, 0, 2) if cfg.batch_first else y_c
     if run.logits is not None:
         out["logits"] = run.logits
+        probs = _activate(report, run.logits)
+        if probs is not None:
+            out["probs"] = probs
     return out
 
 

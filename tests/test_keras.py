@@ -235,7 +235,11 @@ def test_node_shapes_match_keras(case):
         assert not present, "no head requested, yet report has %s" % present
     else:
         assert nodes["logits"] == ["B", ref["out_width"]]
-        assert nodes["probs"] == ["B", ref["out_width"]]
+        # Dense(1) is linear: a softmax over one output would always be 1.0.
+        if out >= 2:
+            assert nodes["probs"] == ["B", ref["out_width"]]
+        else:
+            assert "probs" not in nodes
 
 
 # --------------------------------------------------------------------------
@@ -254,7 +258,9 @@ def test_forward_matches_keras_model(case):
     assert got.shape == want.shape
     assert np.allclose(got, want, atol=1e-5), np.max(np.abs(got - want))
 
-    if out is not None:
+    if out is not None and out < 2:
+        assert "probs" not in last
+    elif out is not None:
         with warnings.catch_warnings():
             # Keras warns that a softmax over a size-1 axis is always 1.
             warnings.simplefilter("ignore", UserWarning)
@@ -491,6 +497,8 @@ def keras_sequence_shapes(case, concrete):
     shapes.update(zip(names, (s.shape for s in with_state[1:])))
     if case.out is not None:
         shapes["logits"] = keras.layers.Dense(case.out)(output).shape
+        if case.out >= 2:  # the tool's default head activation: softmax for two or more outputs
+            shapes["probs"] = keras.layers.Softmax()(keras.layers.Dense(case.out)(output)).shape
     return {name: symbolic_shape(shape) for name, shape in shapes.items()}
 
 
@@ -613,6 +621,8 @@ def keras_numeric(case):
     outputs = {"output": stack[-1](y)}
     if dense is not None:
         outputs["logits"] = dense(outputs["output"])
+        if case.out >= 2:
+            outputs["probs"] = keras.layers.Softmax()(outputs["logits"])
     full = recurrent_layer(case, return_sequences=True, return_state=True)
     res = full(y)
     full.set_weights(stack[-1].get_weights())
@@ -715,3 +725,57 @@ def test_valid_keras_neighbours_are_accepted():
     lstm_shapes.Config(input=4, hidden=6, cell="lstm", framework="keras",
                        proj=None, peepholes=False)
     lstm_shapes.Config(input=4, hidden=6, framework="keras", batch_first=True)
+
+
+# --------------------------------------------------------------------------
+# the head's options: bias, activation, and what it reads
+# --------------------------------------------------------------------------
+
+HEAD_CASES = [
+    # (cell, input, hidden, out, bidirectional, head_bias, head_activation, head_reads)
+    ("lstm", 4, 3, 3, True, False, "sigmoid", "last-step"),
+    ("lstm", 4, 3, 3, True, True, "softmax", "final-states"),
+    ("gru", 5, 2, 1, True, True, "none", "last-step"),
+    ("rnn", 3, 4, 2, False, False, "softmax", "last-step"),
+    ("lstm", 2, 3, 1, False, True, "sigmoid", "final-states"),
+]
+
+
+@pytest.mark.parametrize("case", HEAD_CASES, ids=["-".join(map(str, c)) for c in HEAD_CASES])
+def test_head_options_match_keras(case):
+    """Dense(o, use_bias, activation) on the layer's output (its final states) or on
+    sequences[:, -1] (return_sequences=True): names, count and numbers from Keras."""
+    from lstm_shapes.verify import run_sequence
+
+    cell, x, h, o, bi, bias, act, reads = case
+    fresh_session()
+    inp = keras.Input(shape=(None, x))
+    layer = RNN_LAYERS[cell](h, return_sequences=reads == "last-step")
+    if bi:
+        layer = keras.layers.Bidirectional(layer)
+    y = layer(inp)
+    if reads == "last-step":
+        y = y[:, -1]
+    dense = keras.layers.Dense(o, use_bias=bias)
+    logits = dense(y)
+    outputs = {"logits": logits}
+    if act != "none":
+        outputs["probs"] = keras.layers.Activation(act)(logits)
+    model = keras.Model(inp, outputs)
+    rep = lstm_shapes.build(lstm_shapes.Config(
+        input=x, hidden=h, out=o, cell=cell, bidirectional=bi, head_bias=bias, head_activation=act,
+        head_reads=reads, batch=2, seq_len=5))
+    assert [(w.name, list(w.shape)) for w in rep.weights] == [
+        (v.path, [int(d) for d in v.shape]) for v in model.weights]
+    assert rep.total_params == model.count_params()
+    rng = np.random.default_rng(sum(map(ord, str(case))))
+    arrays = {}
+    for v in model.weights:
+        arrays[v.path] = rng.uniform(-0.7, 0.7, size=tuple(int(d) for d in v.shape)).astype(np.float32)
+        v.assign(arrays[v.path])
+    xs = rng.standard_normal((2, 5, x)).astype(np.float32)
+    want = {k: to_np(v) for k, v in model(xs).items()}
+    got = run_sequence(rep, arrays, xs)
+    assert ("probs" in got) == (act != "none")
+    for name, value in want.items():
+        np.testing.assert_allclose(np.asarray(got[name]), value, err_msg=name, **TOL)

@@ -466,3 +466,28 @@ def test_stacked_layers_match_a_chain_of_onnx_nodes(case: Case, layers: int) -> 
         got = np.asarray(actual[name])
         assert got.shape == want.shape, f"{name}: run_sequence gave {got.shape}, onnx {want.shape}"
         np.testing.assert_allclose(got, want, rtol=0, atol=ATOL, err_msg=f"{case.id} x{layers} layers: {name}")
+
+
+@pytest.mark.parametrize("op,cell", [("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn")])
+def test_the_layout_note_says_what_onnxruntime_does(op: str, cell: str) -> None:
+    """The note that onnxruntime refuses layout=1 holds for the installed onnxruntime, and layout=0 runs."""
+    ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed: its layout check skipped")
+    results = {}
+    for batch_first in (False, True):
+        case = Case(cell, 3, 2, 2, 4, False, True, False, False, batch_first)
+        report = build(case.config())
+        shapes = {w.name: list(w.shape) for w in report.weights}
+        weights = random_weights(shapes, {name: 3 for name in shapes}, seed=5)
+        x_dims = [case.batch, case.seq_len, 3] if batch_first else [case.seq_len, case.batch, 3]
+        model = onnx_node_model(op, case, weights, x_dims)
+        model.ir_version = min(model.ir_version, 8)  # what onnxruntime reads, whatever onnx writes
+        try:
+            session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+            session.run(None, {"X": np.zeros(x_dims, dtype=np.float32)})
+            results[batch_first] = "runs"
+        except Exception as exc:  # onnxruntime raises its own exception types
+            results[batch_first] = f"refused: {exc}"
+        noted = any("onnxruntime refuses layout=1" in note for note in report.notes)
+        assert noted == batch_first
+    assert results[False] == "runs"
+    assert results[True].startswith("refused") and "layout" in results[True]

@@ -5,8 +5,11 @@ output / h_n / c_n / logits, and the numeric outputs of a forward pass) is read 
 module built in this process; nothing is copied from lstm_shapes itself. The hand-written
 spot checks assert literal numbers too, but only after torch has produced them.
 
-The head is `nn.Linear(D*r, o)` called `head`, applied to the output at the last time step
-(D = 2 if bidirectional else 1, r = proj_size or hidden).
+With a head, the model is one `nn.Module` holding the recurrent layer as `rnn` and an
+`nn.Linear(D*r, o)` as `head` (D = 2 if bidirectional else 1, r = proj_size or hidden), so the
+state_dict keys are `rnn.weight_ih_l0`, ..., `head.weight`. The head reads the output at the last
+time step or the last layer's final states (h_n), with or without a bias, then a softmax, a sigmoid
+or nothing; each case draws these from the grid's seeded generator.
 
 Needs torch; when it cannot be imported the whole module is skipped.
 """
@@ -50,6 +53,9 @@ class Case(NamedTuple):
     out: int | None
     batch: int
     seq_len: int
+    head_bias: bool = True
+    head_reads: str = "last-step"
+    head_activation: str = "none"
 
     @property
     def id(self) -> str:
@@ -62,6 +68,8 @@ class Case(NamedTuple):
             parts.append("nobias")
         parts.append({None: "tmdefault", False: "tm", True: "bf"}[self.batch_first])
         parts.append("nohead" if self.out is None else f"o{self.out}")
+        if self.out is not None:
+            parts.append(f"{self.head_activation}-{self.head_reads}" + ("" if self.head_bias else "-nobias"))
         parts.append(f"N{self.batch}T{self.seq_len}")
         return "-".join(parts)
 
@@ -101,7 +109,14 @@ def make_grid() -> list[Case]:
     for key, size in quota.items():
         for combo in rng.sample(pools[key], size):
             cases.append(Case(*combo, batch=rng.choice(BATCHES), seq_len=rng.choice(SEQ_LENS)))
-    return cases
+    # The head's options, from their own generator so that the grid above stays as it was.
+    heads = random.Random(20261121)
+    return [
+        case._replace(head_bias=heads.random() < 0.7, head_reads=heads.choice(("last-step", "final-states")),
+                      head_activation=heads.choice(("softmax", "sigmoid", "none")))
+        if case.out is not None else case
+        for case in cases
+    ]
 
 
 GRID = make_grid()
@@ -139,6 +154,11 @@ def test_grid_is_large_and_covers_every_option() -> None:
     assert {case.proj for case in lstm_proj} >= {1, 16, 63}
     assert any(case.proj == case.hidden - 1 for case in lstm_proj)
     assert any(case.proj and case.bidirectional and case.layers > 1 for case in GRID)
+    heads = [case for case in GRID if case.out is not None]
+    assert {case.head_activation for case in heads} == {"softmax", "sigmoid", "none"}
+    assert {case.head_bias for case in heads} == {True, False}
+    assert {case.head_reads for case in NUMERIC if case.out is not None and case.bidirectional} == {
+        "last-step", "final-states"}
     assert len(NUMERIC) >= 50
     assert {case.cell for case in NUMERIC} == set(TORCH_CELLS)
     assert any(case.proj for case in NUMERIC)
@@ -173,7 +193,17 @@ def head_width(module: torch.nn.Module) -> int:
     return directions * width
 
 
-def run_torch(module: torch.nn.Module, head: torch.nn.Module | None, xs: torch.Tensor) -> dict[str, torch.Tensor]:
+class Model(torch.nn.Module):
+    """What a user writes: the recurrent layer and a dense head in one module."""
+
+    def __init__(self, case: Case, rnn: torch.nn.Module) -> None:
+        super().__init__()
+        self.rnn = rnn
+        self.head = torch.nn.Linear(head_width(rnn), case.out, bias=case.head_bias)
+        self.reads, self.activation = case.head_reads, case.head_activation
+
+
+def run_torch(module: torch.nn.Module, head: Model | None, xs: torch.Tensor) -> dict[str, torch.Tensor]:
     with torch.no_grad():
         output, state = module(xs)
         results = {"output": output}
@@ -182,8 +212,16 @@ def run_torch(module: torch.nn.Module, head: torch.nn.Module | None, xs: torch.T
         else:
             results["h_n"] = state
         if head is not None:
-            last = output[:, -1] if module.batch_first else output[-1]
-            results["logits"] = head(last)
+            if head.reads == "final-states":
+                directions = 2 if module.bidirectional else 1
+                last = torch.cat(list(results["h_n"][-directions:]), dim=1)
+            else:
+                last = output[:, -1] if module.batch_first else output[-1]
+            results["logits"] = head.head(last)
+            if head.activation == "softmax":
+                results["probs"] = torch.softmax(results["logits"], dim=1)
+            elif head.activation == "sigmoid":
+                results["probs"] = torch.sigmoid(results["logits"])
     return results
 
 
@@ -197,20 +235,17 @@ def input_shape(case: Case, batch: int, seq_len: int) -> tuple[int, int, int]:
 def torch_reference(case: Case) -> TorchRef:
     torch.manual_seed(GRID.index(case) if case in GRID else 12345)
     module = torch_module(case)
-    head = None if case.out is None else torch.nn.Linear(head_width(module), case.out)
-    weights = [(name, tuple(t.shape)) for name, t in module.state_dict().items()]
-    arrays = {name: t.detach().numpy().astype(np.float32, copy=True) for name, t in module.state_dict().items()}
-    params = list(module.parameters())
-    if head is not None:
-        weights += [(f"head.{name}", tuple(t.shape)) for name, t in head.state_dict().items()]
-        for name, t in head.state_dict().items():
-            arrays[f"head.{name}"] = t.detach().numpy().astype(np.float32, copy=True)
-        params += list(head.parameters())
-    total = sum(int(p.numel()) for p in params)
+    head = None if case.out is None else Model(case, module)
+    whole = module if head is None else head
+    weights = [(name, tuple(t.shape)) for name, t in whole.state_dict().items()]
+    arrays = {name: t.detach().numpy().astype(np.float32, copy=True) for name, t in whole.state_dict().items()}
+    total = sum(int(p.numel()) for p in whole.parameters())
     xs = torch.randn(input_shape(case, case.batch, case.seq_len), dtype=torch.float32)
     # The reference runs in float64 on exactly the float32 weights and inputs.
     ref64 = copy.deepcopy(module).double()
     head64 = None if head is None else copy.deepcopy(head).double()
+    if head64 is not None:
+        ref64 = head64.rnn
     outputs = {k: v.numpy() for k, v in run_torch(ref64, head64, xs.double()).items()}
     # The float32 pass must give the same shapes (it is what a user runs).
     shapes32 = {k: tuple(v.shape) for k, v in run_torch(module, head, xs).items()}
@@ -233,6 +268,8 @@ def tool_config(case: Case, **overrides: Any) -> lstm_shapes.Config:
         seq_len=case.seq_len,
         batch_first=case.batch_first,
     )
+    if case.out is not None:
+        kwargs.update(head_bias=case.head_bias, head_reads=case.head_reads, head_activation=case.head_activation)
     kwargs.update(overrides)
     return lstm_shapes.Config(**kwargs)
 
@@ -287,6 +324,8 @@ def expected_sequence_names(case: Case) -> set[str]:
         names.add("c_n")
     if case.out is not None:
         names.add("logits")
+        if case.head_activation != "none":
+            names.add("probs")
     return names
 
 
@@ -305,7 +344,7 @@ def symbolic_torch_shapes(case: Case) -> dict[str, list[Any]]:
     """Shapes with "B" / "T" where torch's own shapes move with the batch / the sequence length:
     three runs, one base, one with another batch, one with another length."""
     module = torch_module(case)
-    head = None if case.out is None else torch.nn.Linear(head_width(module), case.out)
+    head = None if case.out is None else Model(case, module)
 
     def shapes(batch: int, seq_len: int) -> dict[str, tuple[int, ...]]:
         xs = torch.zeros(input_shape(case, batch, seq_len))
@@ -410,14 +449,14 @@ def test_spot_check_totals(make: Any, kwargs: dict[str, Any], number: int) -> No
 
 
 def test_spot_check_lstm_4_2_with_head_names_and_shapes() -> None:
-    lstm, head = torch.nn.LSTM(4, 2), torch.nn.Linear(2, 1)
-    want = [(k, tuple(v.shape)) for k, v in lstm.state_dict().items()]
-    want += [(f"head.{k}", tuple(v.shape)) for k, v in head.state_dict().items()]
+    model = torch.nn.Module()
+    model.rnn, model.head = torch.nn.LSTM(4, 2), torch.nn.Linear(2, 1)
+    want = [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
     assert want == [
-        ("weight_ih_l0", (8, 4)),
-        ("weight_hh_l0", (8, 2)),
-        ("bias_ih_l0", (8,)),
-        ("bias_hh_l0", (8,)),
+        ("rnn.weight_ih_l0", (8, 4)),
+        ("rnn.weight_hh_l0", (8, 2)),
+        ("rnn.bias_ih_l0", (8,)),
+        ("rnn.bias_hh_l0", (8,)),
         ("head.weight", (1, 2)),
         ("head.bias", (1,)),
     ]

@@ -33,8 +33,8 @@ def test_pytorch_example_is_64_plus_3() -> None:
     out = result.stdout
     # weight_ih (4h, x), weight_hh (4h, h), two biases of 4h; Linear(2, 1) as (o, h) and (o,).
     for name, shape, params in [
-        ("weight_ih_l0", "(8, 4)", 32), ("weight_hh_l0", "(8, 2)", 16), ("bias_ih_l0", "(8,)", 8),
-        ("bias_hh_l0", "(8,)", 8), ("head.weight", "(1, 2)", 2), ("head.bias", "(1,)", 1),
+        ("rnn.weight_ih_l0", "(8, 4)", 32), ("rnn.weight_hh_l0", "(8, 2)", 16), ("rnn.bias_ih_l0", "(8,)", 8),
+        ("rnn.bias_hh_l0", "(8,)", 8), ("head.weight", "(1, 2)", 2), ("head.bias", "(1,)", 1),
     ]:
         assert re.search(rf"^{re.escape(name)}\s+{re.escape(shape)}\s+{params}\s", out, re.M), name
     assert re.search(r"^total\s+64 \+ 3\s+67$", out, re.M)

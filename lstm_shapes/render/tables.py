@@ -68,6 +68,10 @@ def heading(report: Report) -> tuple[str, str]:
         variant.append("no bias")
     if cfg.cell == "gru":
         variant.append("reset after the recurrent product" if cfg.reset_after else "reset before the recurrent product")
+    if cfg.out is not None and not cfg.head_bias:
+        variant.append("head without bias")
+    if cfg.out is not None and cfg.bidirectional:
+        variant.append("head reads " + ("the final states" if cfg.head_reads == "final-states" else "the last step"))
     line = ", ".join(sizes)
     return report.title, line + ("; " + ", ".join(variant) if variant else "")
 
