@@ -216,7 +216,8 @@ def refresh_text(text: str, render: Render, path: str = "<text>") -> tuple[str, 
         if BEGIN.match(stripped):
             block, inner = _begin(stripped, raw, line, number, base), []
         elif END.match(stripped):
-            errors.append(DocsError(path, number, "an end marker <!-- /lstm-shapes --> without a begin marker before it"))
+            errors.append(DocsError(path, number,
+                                    "an end marker <!-- /lstm-shapes --> without a begin marker before it"))
         elif LOOKS_LIKE.match(stripped):
             errors.append(_malformed(path, number))
     if block is not None:

@@ -60,7 +60,8 @@ def docs_check(paths: tuple[str, ...]) -> None:
         files = sorted({block.path for block in stale})
         click.echo(
             f"{len(stale)} of {count(blocks, 'block')} {'is' if len(stale) == 1 else 'are'} stale; "
-            "to refresh them run: lstm-shapes docs update " + " ".join(shlex_quote(f) for f in files),
+            f"to refresh {'it' if len(stale) == 1 else 'them'} run: lstm-shapes docs update "
+            + " ".join(shlex_quote(f) for f in files),
             err=True,
         )
         click.get_current_context().exit(1)

@@ -85,10 +85,14 @@ def write(name: str, text: str) -> Path:
     return path
 
 
-def as_nobody(function: Callable[[], Any]) -> Any:
-    """What function() returns when run in a forked child as uid and gid 65534."""
+def needs_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root, to make files owned by another user and to switch to an unprivileged one")
+
+
+def as_nobody(function: Callable[[], Any]) -> Any:
+    """What function() returns when run in a forked child as uid and gid 65534."""
+    needs_root()
     render_marker(ARGS.split())  # import everything the command needs while root can still read it
     reader, writer = os.pipe()
     pid = os.fork()
@@ -128,14 +132,15 @@ def docs_as_nobody(*args: str) -> tuple[int, str, str]:
 def test_a_folder_that_cannot_be_written_stops_the_run_before_any_file_is_written() -> None:
     first = write("a/first.md", STALE)
     second = write("b/second.md", STALE)
-    os.chown("a", NOBODY, NOBODY) if os.geteuid() == 0 else None
-    for path in (first, second):
-        os.chown(path, NOBODY, NOBODY) if os.geteuid() == 0 else None
+    needs_root()
+    for path in ("a", first, second):
+        os.chown(path, NOBODY, NOBODY)
     Path("b").chmod(0o555)  # nobody may write second.md but not create a file beside it
     code, stdout, stderr = docs_as_nobody("update", "a/first.md", "b/second.md")
     assert code == 2
-    assert stderr.splitlines() == [f"lstm-shapes: error: b/second.md: its folder {Path('b').resolve()} is not "
-                                   "writable (an update writes a temporary file there, then renames it); nothing was written"]
+    assert stderr.splitlines() == [
+        f"lstm-shapes: error: b/second.md: its folder {Path('b').resolve()} is not writable "
+        "(an update writes a temporary file there, then renames it); nothing was written"]
     assert stdout == ""
     assert first.read_text() == STALE and second.read_text() == STALE
     assert sorted(os.listdir("a")) == ["first.md"] and sorted(os.listdir("b")) == ["second.md"]
@@ -158,7 +163,9 @@ def test_every_read_only_file_is_reported_and_no_file_is_written() -> None:
 # --- 7. Concurrent edits ------------------------------------------------------------------------------
 
 
-def test_a_file_edited_while_the_blocks_render_is_left_alone_and_so_is_every_other(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_edited_while_its_blocks_render_is_left_alone_and_so_is_every_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     other = write("a.md", STALE)
     page = write("page.md", STALE)
 
@@ -204,8 +211,7 @@ def test_a_read_only_file_is_refused_even_for_root() -> None:
 
 
 def test_owner_and_group_are_kept() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to give a file to another user")
+    needs_root()
     page = write("page.md", STALE)
     os.chown(page, 12345, 23456)
     page.chmod(0o664)
@@ -302,7 +308,9 @@ def test_a_marker_in_indented_code_outside_a_list_is_still_an_example() -> None:
 
 
 def test_a_look_alike_end_marker_in_fenced_code_inside_a_stale_block_is_content() -> None:
-    old = f"<!-- lstm-shapes {ARGS} --format text -->\n```text\n<!-- /lstm-shapes -->\nold\n```\n<!-- /lstm-shapes -->\n"
+    old = (f"<!-- lstm-shapes {ARGS} --format text -->\n"
+           "```text\n<!-- /lstm-shapes -->\nold\n```\n"
+           "<!-- /lstm-shapes -->\n")
     page = write("page.md", "Before.\n\n" + old + "\nAfter.\n")
     assert docs("update", "page.md").exit_code == 0
     assert page.read_text() == "Before.\n\n" + current_block(fmt="text") + "\nAfter.\n"
@@ -333,7 +341,7 @@ def test_summaries_say_block_and_file_in_the_singular_for_one() -> None:
     assert docs("check", "one.md").stderr == "1 block in 1 file is current\n"
     assert docs("check", "one.md", "two.md").stderr == "3 blocks in 2 files are current\n"
     write("two.md", current_block() + "\n" + STALE)
-    assert docs("check", "one.md", "two.md").stderr.startswith("1 of 3 blocks is stale;")
+    assert docs("check", "one.md", "two.md").stderr.startswith("1 of 3 blocks is stale; to refresh it run:")
     write("one.md", STALE)
     assert docs("check", "one.md", "two.md").stderr.startswith("2 of 3 blocks are stale;")
     assert docs("update", "one.md", "two.md").stderr == "2 of 3 blocks updated, in 2 of 2 files\n"
@@ -351,5 +359,6 @@ def test_docs_without_a_subcommand_prints_its_usage_readably() -> None:
     assert done.returncode == 2
     lines = done.stderr.splitlines()
     assert lines[0] == "Usage: lstm-shapes docs [OPTIONS] [COMMAND] [ARGS]..."
-    assert any(line.split()[:1] == ["check"] for line in lines) and any(line.split()[:1] == ["update"] for line in lines)
+    commands = [line.split()[0] for line in lines if line.startswith("  ") and line.split()]
+    assert "check" in commands and "update" in commands
     assert "error" not in done.stderr
