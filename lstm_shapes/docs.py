@@ -23,11 +23,17 @@ from pathlib import Path
 
 from .errors import LstmShapesError
 
-BEGIN = re.compile(r"^ {0,3}<!--\s*lstm-shapes(?:\s+(?P<args>.*?))?\s*-->\s*$")
-END = re.compile(r"^ {0,3}<!--\s*/lstm-shapes\s*-->\s*$")
+# A marker line, once its indentation is taken off (the caller decides whether that indentation
+# makes it code).
+BEGIN = re.compile(r"^<!--\s*lstm-shapes(?:\s+(?P<args>.*?))?\s*-->\s*$")
+END = re.compile(r"^<!--\s*/lstm-shapes\s*-->\s*$")
 # Anything that starts like one of our markers but is not one is a mistake worth stopping for.
-LOOKS_LIKE = re.compile(r"^ {0,3}<!--\s*/?lstm-shapes\b")
-FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+LOOKS_LIKE = re.compile(r"^<!--\s*/?lstm-shapes\b")
+FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+# A list item's bullet and the spaces after it: its content starts at the column after them.
+LIST_ITEM = re.compile(r"^(?P<indent> *)(?P<bullet>[-+*]|\d{1,9}[.)])(?P<gap> +|$)")
+# Markdown's line endings are LF, CRLF and CR only (str.splitlines also splits on \f, \x85, \u2028...).
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 FENCED_FORMATS = {"text": "text", "json": "json", "csv": "csv", "latex": "latex", "org": "org", "mermaid": "mermaid", "dot": "dot", "graph": "text"}
 BOM = "\ufeff"
 
@@ -37,9 +43,20 @@ Render = Callable[[list[str]], str]
 class DocsError(LstmShapesError):
     """A document cannot be processed: a malformed marker, bad arguments, or an unreadable file."""
 
-    def __init__(self, path: str, line: int, message: str) -> None:
+    def __init__(self, path: str, line: int | None, message: str) -> None:
         self.path, self.line, self.message = path, line, message
-        super().__init__(f"{path}:{line}: {message}")
+        where = f"{path}:{line}: " if line else f"{path}: " if path else ""
+        super().__init__(where + message)
+
+
+class DocsErrors(DocsError):
+    """Every error found in one run; the command line prints each on its own line."""
+
+    def __init__(self, errors: list[DocsError]) -> None:
+        self.errors = [e for error in errors for e in getattr(error, "errors", [error])]
+        first = self.errors[0]
+        more = len(self.errors) - 1
+        super().__init__(first.path, first.line, first.message + (f" (and {more} more)" if more else ""))
 
 
 @dataclass(frozen=True)
@@ -57,21 +74,23 @@ class Block:
     def diff(self) -> str:
         where = f"{self.path}:{self.line}"
         lines = difflib.unified_diff(
-            self.old.splitlines(keepends=True),
-            self.new.splitlines(keepends=True),
+            LINE.findall(self.old),
+            LINE.findall(self.new),
             fromfile=f"{where} (in the file)",
             tofile=f"{where} (lstm-shapes {self.args})",
         )
-        return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+        return "".join(line.rstrip("\r\n") + "\n" for line in lines)
 
 
-def body(output: str, fmt: str, newline: str = "\n") -> str:
+def body(output: str, fmt: str, newline: str = "\n", indent: str = "") -> str:
     """What goes between the markers: the output with a blank line on each side, fenced if not Markdown.
 
-    The blank lines keep prettier and mdformat from changing the page.
+    The blank lines keep prettier and mdformat from changing the page; `indent` (the marker's own)
+    keeps a block inside a list item in that item.
     """
     text = output if fmt == "markdown" else f"```{FENCED_FORMATS.get(fmt, '')}\n{output}```\n"
-    return ("\n" + text + "\n").replace("\n", newline)
+    lines = ("\n" + text + "\n").split("\n")[:-1]
+    return "".join((indent + line if line else line) + newline for line in lines)
 
 
 def marker_format(args: list[str]) -> str:
@@ -84,66 +103,145 @@ def marker_format(args: list[str]) -> str:
     return fmt
 
 
-def refresh_text(text: str, render: Render, path: str = "<text>") -> tuple[str, list[Block]]:
-    """The text with every block refreshed, and the blocks found; raises DocsError on a bad marker.
+def width(line: str) -> int:
+    """The column where the line's text starts (tabs stop every 4 columns, as in Markdown)."""
+    lead = line[: len(line) - len(line.lstrip(" \t"))]
+    return len(lead.expandtabs(4))
 
-    `text` has no BOM; its line endings (LF or CRLF) are kept in what is generated.
+
+@dataclass
+class _Fence:
+    char: str
+    length: int
+    base: int  # the content column of the container it opened in
+    line: int
+
+    def closed_by(self, line: str) -> bool:
+        rest = line.strip()
+        return (width(line) - self.base < 4 and len(rest) >= self.length
+                and rest == self.char * len(rest))
+
+
+def _opens_fence(text: str, base: int, number: int) -> _Fence | None:
+    """The fence `text` (a line without its indentation) opens, if any."""
+    match = FENCE.match(text)
+    if match is None or (match["fence"][0] == "`" and "`" in match["info"]):
+        return None
+    return _Fence(match["fence"][0], len(match["fence"]), base, number)
+
+
+@dataclass
+class _Open:
+    line: int  # 1-based
+    args: str
+    indent: str  # the begin marker's indentation, given to every generated line
+    newline: str  # the begin marker's line ending, given to every generated line
+    base: int
+
+
+def refresh_text(text: str, render: Render, path: str = "<text>") -> tuple[str, list[Block]]:
+    """The text with every block refreshed, and the blocks found; raises DocsError(s) for bad markers.
+
+    `text` has no BOM. Each block is generated with its begin marker's indentation and line ending
+    (LF, CRLF or CR), so a second run changes nothing. Every bad marker is reported, not only the first.
     """
-    newline = "\r\n" if "\r\n" in text else "\n"
-    lines = text.splitlines(keepends=True)
     out: list[str] = []
     blocks: list[Block] = []
-    fence: str | None = None  # the opening fence while inside fenced code
-    begin: tuple[int, str] | None = None  # (line index, args) while inside a block
+    errors: list[DocsError] = []
+    items: list[int] = []  # content columns of the list items the current line may belong to
+    fence: _Fence | None = None  # fenced code outside a block
+    block: _Open | None = None
     inner: list[str] = []
-    for index, raw in enumerate(lines):
+    inner_fence: _Fence | None = None  # fenced code inside a block: its lines are content
+    for index, raw in enumerate(LINE.findall(text)):
         line = raw.rstrip("\r\n")
         number = index + 1
-        if begin is None and fence is not None:
-            out.append(raw)
-            closing = FENCE.match(line) if line.lstrip(" ")[:3] == fence[:3] else None
-            if closing and closing["fence"][0] == fence[0] and len(closing["fence"]) >= len(fence) and not closing["info"].strip():
-                fence = None
-            continue
-        if begin is None and line.lstrip(" ")[:3] in ("```", "~~~"):
-            opening = FENCE.match(line)
-            if opening and not (opening["fence"][0] == "`" and "`" in opening["info"]):
-                fence = opening["fence"]
+        if block is not None:
+            if inner_fence is not None:
+                if inner_fence.closed_by(line):
+                    inner_fence = None
+                inner.append(raw)
+                continue
+            stripped = line.lstrip(" \t")
+            if not stripped or width(line) - block.base >= 4 or (stripped[0] not in "<`~"):
+                inner.append(raw)
+                continue
+            if END.match(stripped):
+                try:
+                    new = _render(block, render, path)
+                except DocsError as exc:
+                    errors.append(exc)
+                    new = "".join(inner)
+                blocks.append(Block(path, block.line, block.args, "".join(inner), new))
+                out += [new, raw]
+                block = None
+                continue
+            if BEGIN.match(stripped):
+                errors.append(DocsError(path, number, f"a begin marker inside the block opened at line {block.line}; "
+                                        "close it with <!-- /lstm-shapes --> first"))
+                out += inner  # the outer block is left as it is; the inner one is read on
+                block, inner = _begin(stripped, raw, line, number, block.base), []
                 out.append(raw)
                 continue
-        if "<!--" not in line or line.startswith("    ") or line.startswith("\t"):
-            # Most lines hold no marker; indented code (or a block's own content) never does.
-            (inner if begin is not None else out).append(raw)
+            if LOOKS_LIKE.match(stripped):
+                errors.append(_malformed(path, number))
+            inner_fence = _opens_fence(stripped, block.base, number)
+            inner.append(raw)
             continue
-        if BEGIN.match(line):
-            if begin is not None:
-                raise DocsError(path, number, f"a begin marker inside the block opened at line {begin[0] + 1}; "
-                                "close it with <!-- /lstm-shapes --> first")
-            args = (BEGIN.match(line)["args"] or "").strip()  # type: ignore[index]
-            begin = (index, args)
-            inner = []
-            out.append(raw)
+        out.append(raw)
+        if fence is not None:
+            if fence.closed_by(line):
+                fence = None
             continue
-        if END.match(line):
-            if begin is None:
-                raise DocsError(path, number, "an end marker <!-- /lstm-shapes --> without a begin marker before it")
-            block_line, args = begin[0] + 1, begin[1]
-            new = _render(args, render, path, block_line, newline)
-            blocks.append(Block(path, block_line, args, "".join(inner), new))
-            out.append(new)
-            out.append(raw)
-            begin = None
+        stripped = line.lstrip(" \t")
+        if not stripped:
             continue
-        if LOOKS_LIKE.match(line):
-            raise DocsError(path, number, "a malformed marker: write <!-- lstm-shapes OPTIONS --> or "
-                            "<!-- /lstm-shapes -->, each alone on its line")
-        (inner if begin is not None else out).append(raw)
-    if begin is not None:
-        raise DocsError(path, begin[0] + 1, "a begin marker without its end marker <!-- /lstm-shapes -->")
+        column = width(line)
+        while items and items[-1] > column:
+            items.pop()  # a line left of an item's content column ends that item
+        base = items[-1] if items else 0
+        if column - base >= 4:
+            continue  # indented code: its markers are examples
+        item = LIST_ITEM.match(line.expandtabs(4))
+        if item:
+            gap = len(item["gap"])
+            start = len(item["indent"]) + len(item["bullet"])
+            items.append(start + (gap if 0 < gap <= 4 else 1))
+            base, stripped = items[-1], line.expandtabs(4)[item.end():]
+        if stripped[:1] in ("`", "~"):
+            fence = _opens_fence(stripped, base, number)
+            continue
+        if item or "<!--" not in stripped:
+            continue
+        if BEGIN.match(stripped):
+            block, inner = _begin(stripped, raw, line, number, base), []
+        elif END.match(stripped):
+            errors.append(DocsError(path, number,
+                                    "an end marker <!-- /lstm-shapes --> without a begin marker before it"))
+        elif LOOKS_LIKE.match(stripped):
+            errors.append(_malformed(path, number))
+    if block is not None:
+        hint = (f" (the fence opened at line {inner_fence.line} inside the block is never closed)"
+                if inner_fence is not None else "")
+        errors.append(DocsError(path, block.line, "a begin marker without its end marker <!-- /lstm-shapes -->" + hint))
+        out += inner
+    if errors:
+        raise errors[0] if len(errors) == 1 else DocsErrors(errors)
     return "".join(out), blocks
 
 
-def _render(args: str, render: Render, path: str, line: int, newline: str) -> str:
+def _begin(stripped: str, raw: str, line: str, number: int, base: int) -> _Open:
+    args = (BEGIN.match(stripped)["args"] or "").strip()  # type: ignore[index]
+    return _Open(number, args, line[: len(line) - len(stripped)], raw[len(line):] or "\n", base)
+
+
+def _malformed(path: str, number: int) -> DocsError:
+    return DocsError(path, number, "a malformed marker: write <!-- lstm-shapes OPTIONS --> or "
+                     "<!-- /lstm-shapes -->, each alone on its line")
+
+
+def _render(block: _Open, render: Render, path: str) -> str:
+    args, line = block.args, block.line
     try:
         # Plain options need no shell-style parsing; quotes and escapes get shlex's.
         argv = shlex.split(args) if any(c in args for c in "'\"\\#") else args.split()
@@ -157,10 +255,16 @@ def _render(args: str, render: Render, path: str, line: int, newline: str) -> st
         raise
     except ValueError as exc:  # the caller's parser says what is wrong with the options
         raise DocsError(path, line, " ".join(str(exc).split())) from None
-    return body(output, marker_format(argv), newline)
+    return body(output, marker_format(argv), block.newline, block.indent)
 
 
 # --- Files -----------------------------------------------------------------------------------------
+# Reading opens regular files only; writing is all or nothing: every target is checked, then every
+# temporary file written, then every file read again, and only if none changed are they renamed.
+
+Notice = Callable[[str], None]
+KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+         stat.S_IFSOCK: "a socket", stat.S_IFDIR: "a directory"}
 
 
 @dataclass
@@ -169,50 +273,95 @@ class FileResult:
     original: bytes
     updated: bytes
     blocks: list[Block] = field(default_factory=list)
+    status: os.stat_result | None = None  # the file's, when it was read
 
     @property
     def changed(self) -> bool:
         return self.original != self.updated
 
 
-def markdown_files(paths: Iterable[str]) -> list[Path]:
-    """The files named, and the *.md files under the directories named (hidden folders skipped)."""
-    found: list[Path] = []
+def _kind(mode: int) -> str:
+    return KINDS.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def markdown_files(paths: Iterable[str], skipped: Notice | None = None) -> list[Path]:
+    """The files named, and the *.md files under the directories named (hidden folders skipped).
+
+    A FIFO, device or socket named on the command line is an error; one found in a folder is
+    skipped, with a notice. Symbolic links to folders are followed when named, not inside a folder.
+    """
+    found: list[tuple[Path, os.stat_result]] = []
+    errors: list[DocsError] = []
     for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
+        if not name:
+            errors.append(DocsError("", None, 'an empty path ("") names no file or folder'))
+            continue
+        try:
+            status = os.stat(name)
+        except OSError as exc:
+            errors.append(DocsError(name, None, "no such file or directory" if isinstance(exc, FileNotFoundError)
+                                    else f"cannot read: {exc.strerror}"))
+            continue
+        if stat.S_ISDIR(status.st_mode):
+            for root, dirs, files in os.walk(name):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "node_modules")
-                found += [Path(root) / f for f in sorted(files) if f.endswith(".md")]
-        elif path.exists():
-            found.append(path)
+                for file in sorted(f for f in files if f.endswith(".md")):
+                    path = Path(root) / file
+                    try:
+                        inner = os.stat(path)
+                    except OSError as exc:
+                        if skipped is not None:
+                            skipped(f"{path}: skipped: {exc.strerror.lower() if exc.strerror else exc}")
+                        continue
+                    if stat.S_ISREG(inner.st_mode):
+                        found.append((path, inner))
+                    elif skipped is not None:
+                        skipped(f"{path}: skipped: {_kind(inner.st_mode)}, not a regular file")
+        elif stat.S_ISREG(status.st_mode):
+            found.append((Path(name), status))
         else:
-            raise DocsError(name, 0, "no such file or directory")
-    unique: dict[Path, None] = {}
-    for path in found:
-        unique.setdefault(path, None)
-    return list(unique)
+            errors.append(DocsError(name, None, f"{_kind(status.st_mode)}, not a regular file"))
+    if errors:
+        raise errors[0] if len(errors) == 1 else DocsErrors(errors)
+    # One file named twice (or through a link) is read and written once.
+    unique: dict[tuple[int, int], Path] = {}
+    for path, status in found:
+        unique.setdefault((status.st_dev, status.st_ino), path)
+    return list(unique.values())
+
+
+def read_regular(path: Path | str) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file and its status; never blocks on a FIFO that took its place."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        raise DocsError(str(path), None, f"cannot read: {exc.strerror}") from None
+    with os.fdopen(handle, "rb") as stream:
+        status = os.fstat(handle)
+        if not stat.S_ISREG(status.st_mode):
+            raise DocsError(str(path), None, f"{_kind(status.st_mode)}, not a regular file")
+        try:
+            return stream.read(), status
+        except OSError as exc:
+            raise DocsError(str(path), None, f"cannot read: {exc.strerror}") from None
 
 
 def process_file(path: Path, render: Render) -> FileResult:
     display = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DocsError(display, 0, f"cannot read: {exc.strerror}") from None
+    raw, status = read_regular(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
+        line = len(re.findall(rb"\r\n|\r|\n", raw[: exc.start])) + 1
         raise DocsError(display, line, f"not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     bom = text.startswith(BOM)
     fresh, blocks = refresh_text(text[1:] if bom else text, render, display)
     updated = ((BOM if bom else "") + fresh).encode("utf-8")
-    return FileResult(path, raw, updated, blocks)
+    return FileResult(path, raw, updated, blocks, status)
 
 
-def process(paths: Iterable[str], render: Render) -> list[FileResult]:
-    """Read and refresh every file in memory; raises the first DocsError before anything is written."""
+def process(paths: Iterable[str], render: Render, skipped: Notice | None = None) -> list[FileResult]:
+    """Read and refresh every file in memory; raises every DocsError found before anything is written."""
     cache: dict[tuple[str, ...], str] = {}
 
     def cached(argv: list[str]) -> str:
@@ -223,7 +372,7 @@ def process(paths: Iterable[str], render: Render) -> list[FileResult]:
 
     errors: list[DocsError] = []
     results = []
-    for path in markdown_files(paths):
+    for path in markdown_files(paths, skipped):
         try:
             results.append(process_file(path, cached))
         except DocsError as exc:
@@ -233,27 +382,104 @@ def process(paths: Iterable[str], render: Render) -> list[FileResult]:
     return results
 
 
-class DocsErrors(LstmShapesError):
-    """Every error found in one run, one line each."""
+def _problem(result: FileResult) -> str | None:
+    """Why the file cannot be replaced with its owner, group and mode kept, if it cannot."""
+    target = os.path.realpath(result.path)
+    try:
+        status = os.stat(target)
+    except OSError as exc:
+        return f"cannot update: {exc.strerror}; nothing was written"
+    mode = stat.S_IMODE(status.st_mode)
+    # Root may write anything: a file nobody may write is read-only all the same.
+    if not mode & 0o222 or not os.access(target, os.W_OK):
+        return f"read-only (mode {mode:04o}); nothing was written; make it writable to update it"
+    folder = os.path.dirname(target)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (f"its folder {folder} is not writable (an update writes a temporary file there, then renames it); "
+                "nothing was written")
+    if os.geteuid() != 0:
+        if status.st_uid != os.geteuid():
+            return (f"owned by another user (uid {status.st_uid}); replacing it would make it yours; "
+                    "nothing was written")
+        if status.st_gid != os.getegid() and status.st_gid not in os.getgroups():
+            return (f"its group (gid {status.st_gid}) is not one of yours; replacing it would change its group; "
+                    "nothing was written")
+    return None
 
-    def __init__(self, errors: list[DocsError]) -> None:
-        self.errors = errors
-        super().__init__("\n".join(str(e) for e in errors))
+
+def _write_temporary(result: FileResult, target: str) -> str:
+    """A temporary file beside the target with the new bytes and the target's owner, group and mode."""
+    status = os.stat(target)
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(result.updated)
+            stream.flush()
+            own = os.fstat(handle)
+            if (own.st_uid, own.st_gid) != (status.st_uid, status.st_gid):
+                os.fchown(handle, status.st_uid, status.st_gid)
+            os.fchmod(handle, stat.S_IMODE(status.st_mode))  # after chown, which may clear set-id bits
+            os.fsync(handle)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return temporary
+
+
+def _unchanged(result: FileResult, target: str) -> bool:
+    """Whether the file still holds the bytes (and owner, group, mode) it had when it was read."""
+    try:
+        now, status = read_regular(target)
+    except DocsError:
+        return False
+    before = result.status
+    same = before is None or (status.st_mode, status.st_uid, status.st_gid) == (
+        before.st_mode, before.st_uid, before.st_gid)
+    return same and now == result.original
+
+
+def write_all(results: Iterable[FileResult]) -> list[FileResult]:
+    """Replace every changed file, or none; raises DocsErrors, one per problem, when none was written.
+
+    A file that is a symbolic link is updated at its target; the link stays a link.
+    """
+    changed = [result for result in results if result.changed]
+    errors = [DocsError(str(r.path), None, problem) for r in changed if (problem := _problem(r))]
+    if errors:
+        raise DocsErrors(errors)
+    temporaries: dict[str, str] = {}  # target -> temporary file
+    try:
+        for result in changed:
+            target = os.path.realpath(result.path)
+            try:
+                temporaries[target] = _write_temporary(result, target)
+            except OSError as exc:
+                errors.append(DocsError(str(result.path), None, f"cannot write a temporary file beside it: "
+                                        f"{exc.strerror}; nothing was written"))
+        # The render may take seconds: an edit made meanwhile must not be lost.
+        errors += [DocsError(str(r.path), None, "changed while it was being updated; nothing was written; "
+                             "run the command again to update it")
+                   for r in changed if not _unchanged(r, os.path.realpath(r.path))]
+        if errors:
+            raise DocsErrors(errors)
+        done: list[FileResult] = []
+        for result in changed:
+            target = os.path.realpath(result.path)
+            try:
+                os.replace(temporaries.pop(target), target)
+            except OSError as exc:
+                written = ", ".join(str(r.path) for r in done) or "none"
+                raise DocsError(str(result.path), None, f"cannot replace it: {exc.strerror}; "
+                                f"files already updated: {written}") from None
+            done.append(result)
+        return done
+    finally:
+        for temporary in temporaries.values():
+            os.unlink(temporary)
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Replace the file's content in one step, keeping its mode; a crash leaves the old file whole."""
-    target = path.resolve()
-    mode = stat.S_IMODE(target.stat().st_mode)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    """Replace one file's content in one step, keeping its owner, group and mode."""
+    original, status = read_regular(path)
+    write_all([FileResult(path, original, data, [], status)])

@@ -12,17 +12,32 @@ import click
 
 from .cli import Command, Group, Size, config_options, model_options, render_marker
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-def docs_group() -> None:
+@click.group(cls=Group, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.pass_context
+def docs_group(ctx: click.Context) -> None:
     """Keep the tables pasted into Markdown files true: check them in CI, refresh them in place.
 
     A block is a begin line <!-- lstm-shapes OPTIONS -->, the output of `lstm-shapes OPTIONS`
     (Markdown unless --format says otherwise) and an end line <!-- /lstm-shapes -->. Markers
     inside code blocks are examples and are left alone. Nothing in a document is ever executed.
     """
+    if ctx.invoked_subcommand is None:
+        # A usage error, but the whole usage is the useful answer, not one squeezed line.
+        click.echo(ctx.get_help(), err=True)
+        ctx.exit(2)
 
 
 PATHS = click.argument("paths", nargs=-1, type=click.Path(dir_okay=True, file_okay=True))
+
+
+def count(number: int, noun: str) -> str:
+    """`1 block`, `2 blocks`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def skipped(message: str) -> None:
+    click.echo(f"lstm-shapes: {message}", err=True)
 
 
 @docs_group.command("check", cls=Command)
@@ -35,21 +50,23 @@ def docs_check(paths: tuple[str, ...]) -> None:
     """
     from .docs import process
 
-    results = process(paths, render_marker)
+    results = process(paths, render_marker, skipped)
     stale = [block for result in results for block in result.blocks if block.stale]
-    count = sum(len(result.blocks) for result in results)
+    blocks = sum(len(result.blocks) for result in results)
     for block in stale:
         click.echo(f"{block.path}:{block.line}: stale block (lstm-shapes {block.args})")
         click.echo(block.diff(), nl=False)
     if stale:
         files = sorted({block.path for block in stale})
         click.echo(
-            f"{len(stale)} of {count} blocks are stale; to refresh them run: lstm-shapes docs update "
+            f"{len(stale)} of {count(blocks, 'block')} {'is' if len(stale) == 1 else 'are'} stale; "
+            f"to refresh {'it' if len(stale) == 1 else 'them'} run: lstm-shapes docs update "
             + " ".join(shlex_quote(f) for f in files),
             err=True,
         )
         click.get_current_context().exit(1)
-    click.echo(f"{count} blocks in {len(results)} files are current", err=True)
+    verb = "is" if blocks == 1 else "are"
+    click.echo(f"{count(blocks, 'block')} in {count(len(results), 'file')} {verb} current", err=True)
 
 
 @docs_group.command("update", cls=Command)
@@ -57,20 +74,24 @@ def docs_check(paths: tuple[str, ...]) -> None:
 def docs_update(paths: tuple[str, ...]) -> None:
     """Rewrite stale blocks in place with what the tool prints; files already current are not touched.
 
-    Writes are atomic (a temporary file, then a rename) and keep each file's mode, line endings and
-    byte-order mark. A bad marker in any file stops the run before any file is written (exit 2).
+    All or nothing: every file is read, rendered and checked (a regular file, writable, in a writable
+    folder, its owner and group kept) before any is written, and a file edited meanwhile is left
+    alone; on any problem no file is written (exit 2). Writes are atomic (a temporary file, then a
+    rename) and keep each file's owner, group, mode, line endings and byte-order mark; a symbolic
+    link is updated at its target.
     """
-    from .docs import process, write_atomic
+    from .docs import process, write_all
 
-    results = process(paths, render_marker)
-    changed = [result for result in results if result.changed]
+    results = process(paths, render_marker, skipped)
+    changed = write_all(results)
     for result in changed:
-        write_atomic(result.path, result.updated)
         for block in result.blocks:
             if block.stale:
                 click.echo(f"{block.path}:{block.line}: updated (lstm-shapes {block.args})")
     blocks = sum(len(result.blocks) for result in results)
-    click.echo(f"{len(changed)} of {len(results)} files updated; {blocks} blocks in all", err=True)
+    stale = sum(block.stale for result in changed for block in result.blocks)
+    click.echo(f"{stale} of {count(blocks, 'block')} updated, in {len(changed)} of {count(len(results), 'file')}",
+               err=True)
 
 
 def render_fit_marker(args: list[str]) -> str:
