@@ -27,18 +27,24 @@ def total(**options: object) -> int:
     return build(Config(**options)).total_params  # type: ignore[arg-type]
 
 
+# torch.nn.LSTM(4, 2) then nn.Linear(2, 1), in named_parameters() order: weight_ih (4h, x),
+# weight_hh (4h, h), two biases of 4h; the Linear as (o, h) and (o,).
+PYTORCH_EXAMPLE = [
+    ("weight_ih_l0", "(8, 4)", 32), ("weight_hh_l0", "(8, 2)", 16), ("bias_ih_l0", "(8,)", 8),
+    ("bias_hh_l0", "(8,)", 8), ("head.weight", "(1, 2)", 2), ("head.bias", "(1,)", 1),
+]
+
+
 def test_pytorch_example_is_64_plus_3() -> None:
     result = run("--framework", "pytorch", "--input", "4", "--hidden", "2", "--out", "1")
     assert result.exit_code == 0
-    out = result.stdout
-    # weight_ih (4h, x), weight_hh (4h, h), two biases of 4h; Linear(2, 1) as (o, h) and (o,).
-    for name, shape, params in [
-        ("weight_ih_l0", "(8, 4)", 32), ("weight_hh_l0", "(8, 2)", 16), ("bias_ih_l0", "(8,)", 8),
-        ("bias_hh_l0", "(8,)", 8), ("head.weight", "(1, 2)", 2), ("head.bias", "(1,)", 1),
-    ]:
-        assert re.search(rf"^{re.escape(name)}\s+{re.escape(shape)}\s+{params}\s", out, re.M), name
-    assert re.search(r"^total\s+64 \+ 3\s+67$", out, re.M)
-    assert 4 * (2 * (4 + 2) + 2 * 2) + 1 * (2 + 1) == 67
+    weights = result.stdout.split("\nWeights\n", 1)[1].split("\n\n", 1)[0]
+    # Exactly these rows, in this order: no tensor missing, none extra, none out of place.
+    rows = re.findall(r"^(\S+)\s+(\([\d, ]+\))\s+(\d+)\s", weights, re.M)
+    assert rows == [(name, shape, str(params)) for name, shape, params in PYTORCH_EXAMPLE]
+    lstm = sum(params for name, _, params in PYTORCH_EXAMPLE if not name.startswith("head."))
+    head = sum(params for name, _, params in PYTORCH_EXAMPLE if name.startswith("head."))
+    assert re.search(rf"^total\s+{lstm} \+ {head}\s+{lstm + head}$", result.stdout, re.M)
 
 
 @pytest.mark.parametrize(
