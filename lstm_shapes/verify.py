@@ -17,7 +17,7 @@ from .graph import format_shape
 if TYPE_CHECKING:
     import numpy as np
 
-    from .params import Block
+    from .params import Block, Weight
     from .report import Report
 
 # Above this the check would rather refuse than make the machine swap.
@@ -364,21 +364,17 @@ def verify(report: Report, *, batch: int | None = None, steps: int | None = None
     steps = cfg.seq_len or steps or sizes(report)[1]
     check_memory(report, batch=batch, steps=steps)
     arrays = random_arrays(report, seed)
-    checks = [
-        Check(f"weight {w.name}", f"{format_shape(w.shape)}, {_values(w.params)}", _describe(arrays[w.name]))
-        for w in report.weights
-    ]
-    array_total = sum(int(a.size) for a in arrays.values())
-    checks.append(Check("array sizes add up to total_params", f"{report.total_params:,}", f"{array_total:,}"))
+    checks = [_block_shapes(report, w, arrays[w.name]) for w in report.weights]
+    checks += [_coverage(w) for w in report.weights]
     env = cfg.symbols
+    array_total = sum(int(a.size) for a in arrays.values())
+    by_formulas = sum(part.formula.evaluate(env) for part in report.parts)
+    checks.append(Check("array sizes add up to the parts' formulas", f"{by_formulas:,}", f"{array_total:,}"))
     for part in report.parts:
         in_part = sum(int(arrays[w.name].size) for w in report.weights if w.part == part.name)
         checks.append(
             Check(f"part {part.name}: {part.formula.render()}", f"{part.formula.evaluate(env):,}", f"{in_part:,}")
         )
-    for w in report.weights:  # every element of every tensor belongs to exactly one block
-        covered = sum(int(_take(arrays[w.name], b, 0).size) for b in w.blocks)
-        checks.append(Check(f"blocks of {w.name} cover it", f"{w.params:,}", f"{covered * w.stacked_directions:,}"))
     rng = np.random.default_rng(seed + 1)
     shape_in = (batch, steps, cfg.input) if cfg.batch_first else (steps, batch, cfg.input)
     xs = rng.standard_normal(shape_in, dtype=np.float32)
@@ -408,8 +404,58 @@ def verify(report: Report, *, batch: int | None = None, steps: int | None = None
     return Result(batch, steps, tuple(checks))
 
 
-def _describe(array: np.ndarray) -> str:
-    return f"{format_shape(tuple(array.shape))}, {_values(int(array.size))}"
+def _needed(report: Report, weight: Weight, block: Block) -> tuple[int, ...]:
+    """The shape a block must have as the step uses it, from the sizes alone: W (in, h), U (r, h), ..."""
+    cfg = report.config
+    h, r, directions = cfg.hidden, cfg.proj or cfg.hidden, 2 if cfg.bidirectional else 1
+    reads = cfg.input if not weight.layer else directions * r  # layer k > 0 reads the D·r-wide output below
+    if block.kind == "W":
+        return (reads, h)
+    if block.kind == "U":
+        return (r, h)
+    if block.kind == "proj":
+        return (h, r)
+    if block.kind == "head_W":
+        return (directions * r, cfg.out or 0)
+    return (cfg.out or 0,) if block.kind == "head_b" else (h,)  # biases and peepholes
+
+
+def _block_shapes(report: Report, weight: Weight, array: np.ndarray) -> Check:
+    """Each gate block the report's slices cut out of the tensor has the shape its gate needs (shown as stored)."""
+
+    def stored(block: Block, shape: tuple[int, ...]) -> tuple[int, ...]:
+        return shape[::-1] if block.transposed else shape
+
+    needed = [(b.label, stored(b, _needed(report, weight, b))) for b in weight.blocks]
+    cut = [(b.label, stored(b, tuple(_take(array, b, 0).shape))) for b in weight.blocks]
+    return Check(f"weight {weight.name}", _grouped(needed), _grouped(cut))
+
+
+def _grouped(blocks: list[tuple[str, tuple[int, ...]]]) -> str:
+    """`W_i, W_f, W_c, W_o (4, 2)`: runs of blocks of one shape share it."""
+    runs: list[tuple[list[str], tuple[int, ...]]] = []
+    for label, shape in blocks:
+        if runs and runs[-1][1] == shape:
+            runs[-1][0].append(label)
+        else:
+            runs.append(([label], shape))
+    return "; ".join(f"{', '.join(labels)} {format_shape(shape)}" for labels, shape in runs)
+
+
+def _coverage(weight: Weight) -> Check:
+    """Marking every block (per direction) in a counter finds elements no block holds, or several do."""
+    import numpy as np
+
+    counter = np.zeros(weight.shape, dtype=np.uint8)
+    for block in weight.blocks:
+        for direction in range(weight.stacked_directions):
+            view = _take(counter, block, direction)
+            view += 1
+    want = f"{_values(weight.params)}, each in one block"
+    if counter.min() == counter.max() == 1:  # two quick passes; count the faults only when there are some
+        return Check(f"blocks of {weight.name} cover it", want, want)
+    never, several = int(np.count_nonzero(counter == 0)), int(np.count_nonzero(counter > 1))
+    return Check(f"blocks of {weight.name} cover it", want, f"{never:,} in no block, {several:,} in several")
 
 
 def _values(n: int) -> str:

@@ -5,6 +5,7 @@ Each row runs `python -m lstm_shapes ...` as a new process, as a user would.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,8 +54,18 @@ MARKERS = [
      "page.md:1: --format table is for terminals", 2),
     ("<!-- lstm-shapes --input 4 --hidden 2 --verify -->\n<!-- /lstm-shapes -->\n", "page.md:1: --verify is not allowed", 2),
     ("<!-- lstm-shapes fit --input 4 -->\n<!-- /lstm-shapes -->\n", "page.md:1: --params is required", 2),
-    ("<!-- lstm-shapes --input 4 --hidden 2 -->\nold\n<!-- /lstm-shapes -->\n", "1 of 1 blocks are stale", 1),
 ]
+
+# (a page with stale blocks, the message of `docs check`, each block's begin line and the total it must
+# show once updated: Keras' model.summary() for LSTM(2) on 4 inputs, 4·(2·(4+2)+2) = 56; PyTorch's
+# LSTM(4, 2) and Linear(2, 1), 64 + 3 = 67)
+STALE = [
+    ("<!-- lstm-shapes --input 4 --hidden 2 -->\nold\n<!-- /lstm-shapes -->\n", "1 of 1 block is stale", [(1, "56")]),
+    ("# Notes\n\n<!-- lstm-shapes --input 4 --hidden 2 -->\n<!-- /lstm-shapes -->\n\nBetween.\n\n"
+     "<!-- lstm-shapes --framework pytorch --input 4 --hidden 2 --out 1 -->\nold\n<!-- /lstm-shapes -->\nEnd.\n",
+     "2 of 2 blocks are stale", [(3, "56"), (8, "67")]),
+]
+BLOCK = re.compile(r"(<!-- lstm-shapes [^\n]*-->\n).*?(<!-- /lstm-shapes -->)", re.S)
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -77,15 +88,33 @@ def test_markers(text: str, message: str, code: int, tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text(text, encoding="utf-8")
     for command in ("check", "update"):
-        before = page.read_bytes()
         done = run("docs", command, "page.md", cwd=tmp_path)
         assert "Traceback" not in done.stderr + done.stdout
-        if code == 2:
-            assert done.returncode == 2
-            assert page.read_bytes() == before
-            assert message in done.stderr
+        assert done.returncode == code
+        assert page.read_bytes() == text.encode("utf-8")
+        assert message in done.stderr
+
+
+@pytest.mark.parametrize("text,message,blocks", STALE, ids=[m for _, m, _ in STALE])
+def test_stale_pages_fail_the_check_and_update_makes_them_pass(
+    text: str, message: str, blocks: list[tuple[int, str]], tmp_path: Path
+) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(text, encoding="utf-8")
     done = run("docs", "check", "page.md", cwd=tmp_path)
-    assert code == 2 or done.returncode == 0  # after update, a stale page checks clean
+    assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+    assert re.findall(r"^page\.md:(\d+): stale block", done.stdout, re.M) == [str(line) for line, _ in blocks]
+    assert page.read_bytes() == text.encode("utf-8")  # check never writes
+    done = run("docs", "update", "page.md", cwd=tmp_path)
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    fresh = page.read_text(encoding="utf-8")
+    # Only the blocks' contents changed: markers and the text around them are as they were.
+    assert BLOCK.sub(r"\1\2", fresh) == BLOCK.sub(r"\1\2", text)
+    assert "old" not in fresh
+    assert re.findall(r"^\| total +\|[^|]*\| +([\d,]+) \|$", fresh, re.M) == [total for _, total in blocks]
+    done = run("docs", "check", "page.md", cwd=tmp_path)
+    count = "1 block in 1 file is" if len(blocks) == 1 else f"{len(blocks)} blocks in 1 file are"
+    assert done.returncode == 0 and f"{count} current" in done.stderr
 
 
 def test_plain_formats_import_neither_rich_nor_numpy() -> None:

@@ -157,16 +157,30 @@ def test_explain_uses_each_frameworks_names_and_layout() -> None:
 PRODUCT = re.compile(r"\((B|\d+),(\d+)\)·\((\d+),(\d+)\)(ᵀ?)")
 
 
+def width_by_hand(config: Config, node_id: str) -> int:
+    """A node's width from the sizes alone: gates, c_t and m_t are h wide, h_t is r (p with a projection)."""
+    prefix, _, base = node_id.rpartition(".")
+    directions, r = (2 if config.bidirectional else 1), config.proj or config.hidden
+    reads = config.input if not prefix or prefix == "l0" else directions * r  # layer k > 0 reads D·r
+    widths = {"x_t": reads, "h_prev": r, "hx_t": reads + r, "xh_t": reads + r, "h_t": r, "y_t": directions * r,
+              "logits": config.out, "probs": config.out}
+    return widths.get(base) or config.hidden
+
+
 @pytest.mark.parametrize("config", all_configs(), ids=str)
 def test_every_node_has_an_equation_whose_operands_fit(config: Config) -> None:
     report = build(config, explain=True)
     assert [e.node for e in report.equations] == [n.id for n in report.nodes]
-    for eq, node in zip(report.equations, report.nodes):
-        result = eq.shapes.rsplit("→ ", 1)[-1] if "→" in eq.shapes else eq.shapes
-        assert result == "(" + ",".join(str(d) for d in node.shape) + ")", eq
-        for _, inner, rows, cols, tee in PRODUCT.findall(eq.shapes):
-            # (B, n)·(n, m), or (B, n)·(m, n)ᵀ for the frameworks that store (out, in)
+    for eq in report.equations:
+        operands, _, result = eq.shapes.rpartition(" → ")
+        width = width_by_hand(config, eq.node)
+        assert result == f"({config.batch},{width})", eq
+        for _, inner, rows, cols, tee in PRODUCT.findall(operands):
+            # (B, n)·(n, m), or (B, n)·(m, n)ᵀ for the frameworks that store (out, in); either gives m
             assert inner == (cols if tee else rows), eq
+            assert int(rows if tee else cols) == width, eq
+        if ", " in operands:  # a concatenation: the widths add up
+            assert sum(int(w) for w in re.findall(r"\(\d+,(\d+)\)", operands)) == width, eq
 
 
 def test_explain_on_the_command_line_in_every_table_format() -> None:

@@ -1,7 +1,8 @@
 """Property-based tests: random configurations, random command lines and random Markdown.
 
-Whatever hypothesis generates: counts agree three ways, --verify passes, the command line answers
-with exit 0 or a one-line error with exit 2, and the docs parser raises only its own errors.
+Whatever hypothesis generates: counts agree with a count by hand, --verify passes, the command line
+answers with exit 0 or a one-line error with exit 2, and the docs parser raises only its own errors;
+the configurations drawn are valid and reach every variant the frameworks have.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ import pytest
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install -e '.[test]')")
 
-from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import HealthCheck, assume, find, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from lstm_shapes import Config, ConfigError, build  # noqa: E402
+from lstm_shapes import Config, build  # noqa: E402
 from lstm_shapes.cli import main_command, render_marker  # noqa: E402
 from lstm_shapes.config import BATCH_FIRST_CHOICES, HAS_NO_BIAS, HAS_PEEPHOLES, HAS_PROJ, RESET_AFTER_CHOICES  # noqa: E402
 from lstm_shapes.docs import DocsError, refresh_text  # noqa: E402
@@ -55,24 +56,37 @@ def configs(draw: st.DrawFn, max_size: int = 24) -> Config:
     return Config(**options)  # type: ignore[arg-type]
 
 
+def count_by_hand(c: Config) -> int:
+    """The total as each framework's documentation lays out its tensors, written apart from params.py."""
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[c.cell]
+    directions = 2 if c.bidirectional else 1
+    r = c.proj or c.hidden  # h_t is p wide with a projection
+    # Bias vectors per gate: PyTorch (bias_ih, bias_hh), ONNX (Wb, Rb) and Keras' reset_after GRU
+    # ((2, 3h)) keep two; Keras otherwise and TF1 keep one.
+    two = c.framework in ("pytorch", "onnx") or (c.framework == "keras" and c.cell == "gru" and c.reset_after)
+    biases = 0 if not c.bias else 2 if two else 1
+    total = 0
+    for layer in range(c.layers):
+        reads = c.input if layer == 0 else directions * r
+        one = gates * c.hidden * (reads + r + biases)
+        one += 3 * c.hidden if c.peepholes else 0  # i, f, o diagonals
+        one += c.hidden * c.proj if c.proj else 0
+        total += directions * one
+    if c.out is not None:
+        total += c.out * (directions * r + 1)
+    return total
+
+
 @SETTINGS
 @given(configs(max_size=10_000))
 def test_total_is_the_sum_of_the_weights_and_the_formula(config: Config) -> None:
-    report = build(config)
-    data = report.to_dict()
-    by_weights = sum(w["params"] for w in data["weights"])
-    by_shapes = 1
-    by_shapes = sum(_prod(w["shape"]) for w in data["weights"])
-    by_parts = sum(p["params"] for p in data["parts"])
-    by_eval = sum(eval(p["expression"], {}, dict(data["symbols"])) for p in data["parts"])
-    assert by_weights == by_shapes == by_parts == by_eval == data["total_params"]
-
-
-def _prod(shape: list[int]) -> int:
-    out = 1
-    for dim in shape:
-        out *= dim
-    return out
+    data = build(config).to_dict()
+    hand = count_by_hand(config)
+    assert sum(w["params"] for w in data["weights"]) == hand  # the tensors, as conventions.py lays them out
+    assert sum(p["params"] for p in data["parts"]) == hand  # the formulas of params.py
+    # The ASCII expressions as Python itself evaluates them, not the formula module.
+    assert sum(eval(p["expression"], {}, dict(data["symbols"])) for p in data["parts"]) == hand
+    assert data["total_params"] == hand
 
 
 @SETTINGS
@@ -154,7 +168,51 @@ def test_mutated_valid_pages_stay_safe(data: st.DataObject) -> None:
     assert again == fresh and not any(b.stale for b in blocks)
 
 
-def test_the_strategy_only_builds_valid_configurations() -> None:
-    # The rules the strategy follows are the tool's own; a refused Config would be a failed draw.
-    with pytest.raises(ConfigError):
-        Config(input=1, hidden=1, framework="pytorch", proj=1)
+# What the frameworks allow, from their own documentation (written apart from config.py's tables):
+# a projection in PyTorch (proj_size) and TF1 (num_proj); peepholes in TF1 (use_peepholes) and
+# ONNX (P); no bias in Keras (use_bias), PyTorch (bias) and ONNX (no B); where a GRU applies its
+# reset gate: Keras both ways, PyTorch after, TF1 before, ONNX both (linear_before_reset).
+VARIANTS = (
+    {("framework", f) for f in ("keras", "pytorch", "tf1", "onnx")}
+    | {("cell", c) for c in ("lstm", "gru", "rnn")}
+    | {("proj", "pytorch"), ("proj", "tf1"), ("peepholes", "tf1"), ("peepholes", "onnx")}
+    | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "onnx")}
+    | {("reset_after", "keras", True), ("reset_after", "keras", False), ("reset_after", "pytorch", True),
+       ("reset_after", "tf1", False), ("reset_after", "onnx", True), ("reset_after", "onnx", False)}
+    | {("batch_first", "pytorch", False), ("batch_first", "tf1", False), ("batch_first", "onnx", True)}
+    | {("layers", 3), ("bidirectional", True), ("out", True), ("batch", True), ("seq_len", True)}
+)
+
+
+def variants(c: Config) -> set[tuple[object, ...]]:
+    seen: set[tuple[object, ...]] = {("framework", c.framework), ("cell", c.cell), ("layers", c.layers),
+                                     ("bidirectional", c.bidirectional), ("out", c.out is not None),
+                                     ("batch", c.batch is not None), ("seq_len", c.seq_len is not None),
+                                     ("batch_first", c.framework, c.batch_first)}
+    if c.proj is not None:
+        seen.add(("proj", c.framework))
+    if c.peepholes:
+        seen.add(("peepholes", c.framework))
+    if not c.bias:
+        seen.add(("no bias", c.framework))
+    if c.cell == "gru":
+        seen.add(("reset_after", c.framework, c.reset_after))
+    return seen
+
+
+def test_the_strategy_draws_only_valid_configurations_and_reaches_every_variant() -> None:
+    # A draw the rules refuse raises ConfigError inside the strategy and fails this test; a variant
+    # the strategy never draws is one the property tests above never exercise.
+    seen: set[tuple[object, ...]] = set()
+
+    @settings(max_examples=500, deadline=None, derandomize=True, database=None)
+    @given(configs())
+    def collect(config: Config) -> None:
+        seen.update(variants(config))
+
+    collect()
+    assert VARIANTS - seen == set()
+    # Shrinking walks down to the edge of PyTorch's rule proj_size < hidden_size, drawing hidden = 1 on the way.
+    smallest = find(configs(), lambda c: c.framework == "pytorch" and c.proj is not None,
+                    settings=settings(database=None, derandomize=True))
+    assert (smallest.hidden, smallest.proj) == (2, 1)

@@ -27,18 +27,24 @@ def total(**options: object) -> int:
     return build(Config(**options)).total_params  # type: ignore[arg-type]
 
 
+# One nn.Module holding rnn = nn.LSTM(4, 2) and head = nn.Linear(2, 1), in named_parameters() order:
+# weight_ih (4h, x), weight_hh (4h, h), two biases of 4h; the Linear as (o, h) and (o,).
+PYTORCH_EXAMPLE = [
+    ("rnn.weight_ih_l0", "(8, 4)", 32), ("rnn.weight_hh_l0", "(8, 2)", 16), ("rnn.bias_ih_l0", "(8,)", 8),
+    ("rnn.bias_hh_l0", "(8,)", 8), ("head.weight", "(1, 2)", 2), ("head.bias", "(1,)", 1),
+]
+
+
 def test_pytorch_example_is_64_plus_3() -> None:
     result = run("--framework", "pytorch", "--input", "4", "--hidden", "2", "--out", "1")
     assert result.exit_code == 0
-    out = result.stdout
-    # weight_ih (4h, x), weight_hh (4h, h), two biases of 4h; Linear(2, 1) as (o, h) and (o,).
-    for name, shape, params in [
-        ("rnn.weight_ih_l0", "(8, 4)", 32), ("rnn.weight_hh_l0", "(8, 2)", 16), ("rnn.bias_ih_l0", "(8,)", 8),
-        ("rnn.bias_hh_l0", "(8,)", 8), ("head.weight", "(1, 2)", 2), ("head.bias", "(1,)", 1),
-    ]:
-        assert re.search(rf"^{re.escape(name)}\s+{re.escape(shape)}\s+{params}\s", out, re.M), name
-    assert re.search(r"^total\s+64 \+ 3\s+67$", out, re.M)
-    assert 4 * (2 * (4 + 2) + 2 * 2) + 1 * (2 + 1) == 67
+    weights = result.stdout.split("\nWeights\n", 1)[1].split("\n\n", 1)[0]
+    # Exactly these rows, in this order: no tensor missing, none extra, none out of place.
+    rows = re.findall(r"^(\S+)\s+(\([\d, ]+\))\s+(\d+)\s", weights, re.M)
+    assert rows == [(name, shape, str(params)) for name, shape, params in PYTORCH_EXAMPLE]
+    lstm = sum(params for name, _, params in PYTORCH_EXAMPLE if not name.startswith("head."))
+    head = sum(params for name, _, params in PYTORCH_EXAMPLE if name.startswith("head."))
+    assert re.search(rf"^total\s+{lstm} \+ {head}\s+{lstm + head}$", result.stdout, re.M)
 
 
 @pytest.mark.parametrize(
@@ -193,6 +199,64 @@ def test_verify_from_the_command_line_for_a_variant() -> None:
     assert result.exit_code == 0
     assert "returns state_bw[1].h (4, 2): (4, 2)" in result.stderr
     assert result.stderr.rstrip().endswith(" 0 mismatches")
+
+
+# --- --verify's own checks fail on a broken report ---------------------------------------------
+
+
+def failed(stderr: str) -> list[str]:
+    return [line.split("FAIL  ", 1)[1] for line in stderr.splitlines() if "FAIL  " in line]
+
+
+def test_verify_exits_1_when_every_gate_reads_the_same_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every gate's slice set to columns 0:h: the shapes still fit and the forward pass runs, but the
+    # first h columns of each tensor are read four times and the other 3h never.
+    monkeypatch.setattr("lstm_shapes.conventions._cols", lambda j, h: (0, h))
+    result = run("--input", "4", "--hidden", "2", "--verify")
+    assert result.exit_code == 1
+    assert failed(result.stderr) == [
+        "blocks of lstm/lstm_cell/kernel cover it: 32 values, each in one block, got 24 in no block, 8 in several",
+        "blocks of lstm/lstm_cell/recurrent_kernel cover it: 16 values, each in one block, got 12 in no block, 4 in several",
+        "blocks of lstm/lstm_cell/bias cover it: 8 values, each in one block, got 6 in no block, 2 in several",
+    ]
+
+
+def test_verify_names_a_gate_block_of_the_wrong_shape() -> None:
+    from dataclasses import replace
+
+    from lstm_shapes.verify import verify
+
+    good = build(Config(input=4, hidden=2, framework="pytorch"))
+
+    def broken(change) -> list[str]:  # type: ignore[no-untyped-def]
+        weights = tuple(w._replace(blocks=tuple(change(b) for b in w.blocks)) if w.name == "weight_ih_l0" else w
+                        for w in good.weights)
+        result = verify(replace(good, weights=weights))
+        return [f"{c.what}: {c.expected}, got {c.actual}" for c in result.mismatches]
+
+    # W_f's rows 2:4 widened to 2:5: its block is (3, 4) where the gate needs (h, x) = (2, 4), and row 4 is W_g's too.
+    wide = broken(lambda b: b._replace(at=((2, 5), None)) if b.gate == "f_t" else b)
+    assert wide[:2] == [
+        "weight weight_ih_l0: W_i, W_f, W_g, W_o (2, 4), got W_i (2, 4); W_f (3, 4); W_g, W_o (2, 4)",
+        "blocks of weight_ih_l0 cover it: 32 values, each in one block, got 0 in no block, 4 in several",
+    ]
+    # The transpose dropped: the blocks would be read as (2, 4) where x_t·W needs (x, h) = (4, 2).
+    flat = broken(lambda b: b._replace(transposed=False))
+    assert flat[0] == "weight weight_ih_l0: W_i, W_f, W_g, W_o (4, 2), got W_i, W_f, W_g, W_o (2, 4)"
+
+
+def test_verify_finds_a_tensor_no_part_counts() -> None:
+    from dataclasses import replace
+
+    from lstm_shapes.verify import verify
+
+    good = build(Config(input=4, hidden=2, out=1))
+    stray = good.weights[-1]._replace(name="stray", part="stray")  # a second (1,) head bias
+    result = verify(replace(good, weights=(*good.weights, stray)))
+    # 56 + 3 by the formulas; the arrays hold one value more.
+    assert [(c.what, c.expected, c.actual) for c in result.mismatches] == [
+        ("array sizes add up to the parts' formulas", "59", "60")
+    ]
 
 
 # --- TF1, written out from its source --------------------------------------------------------
