@@ -12,18 +12,19 @@ stored):
   products, the biases, the peepholes, the gating products, the state update) and activations
   (sigmoid, tanh, softmax, one per element) are counted apart, per step.
 - Parameter memory is the parameter count times the size of the dtype.
-- Activation memory is what training by backpropagation through time keeps: the input sequence and,
-  for every step, layer and direction, every value the step computes (gates, candidate, states and
-  the projection's input), but not the copies the graph also shows (x_t, h_prev, c_prev and the
-  concatenations), plus the logits and probabilities of the head.
+- Training memory (activation_bytes) is what PyTorch's autograd keeps for the backward pass on its
+  decomposed CPU path, counted as unique storages (a view keeps its whole base), parameters,
+  gradients and the loss left out; see docs/costs.md and tests/test_memory.py, which measures it.
+- oneDNN's workspace (onednn_workspace_bytes) is what PyTorch keeps instead for a float32 LSTM
+  without projection on the CPU, oneDNN's default path there.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from .config import Config
-from .formula import Expr, Num, Sum, sym
+from .formula import Expr, Num, Sum, lift, sym
 from .params import H, O, P, biases_per_gate, layer_input_expr, recurrent_expr
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
@@ -36,6 +37,52 @@ class CostLine(NamedTuple):
     formula: Expr
     value: int | None  # None where it needs T or B and they were not given
     unit: str
+
+
+class Fn(Expr):
+    """A named integer function of expressions, e.g. page(…) or max(x,h), for counts that round."""
+
+    __slots__ = ("name", "terms", "func")
+
+    def __init__(self, name: str, func: Callable[..., int], *args: Expr | int) -> None:
+        self.name, self.func, self.terms = name, func, tuple(lift(a) for a in args)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.name, self.terms)
+
+    def evaluate(self, env: dict[str, int]) -> int:
+        return self.func(*(term.evaluate(env) for term in self.terms))
+
+    def render(self, env: dict[str, int] | None = None, *, ascii: bool = False) -> str:
+        return f"{self.name}({','.join(term.render(env, ascii=ascii) for term in self.terms)})"
+
+
+def round_up(n: int, step: int) -> int:
+    return -(-n // step) * step
+
+
+def onednn_ld(n: int) -> int:
+    """oneDNN's row length for n floats: a multiple of 16, one more 16 on multiples of 256 (4K aliasing)."""
+    ld = round_up(n, 16)
+    return ld + 16 if ld % 256 == 0 else ld
+
+
+def workspace_bytes(steps: int, batch: int, width: int, hidden: int) -> int:
+    """oneDNN's float32 LSTM training workspace for one layer and direction reading `width` features.
+
+    Seven buffers, each starting on a 4096-byte page: the gates (T·B rows of 4h), h_t (T·B rows of
+    h), then for the T+1 states of this layer and the one above, the states, their gradients and
+    the recurrent gradients (rows of max(width, h)) and the cell states and their gradients (rows
+    of h, unpadded); the other rows are padded for the matrix products (onednn_ld).
+    """
+    rows, states = steps * batch, 2 * (steps + 1) * batch
+    buffers = [rows * onednn_ld(4 * hidden), rows * onednn_ld(hidden)]
+    buffers += [states * onednn_ld(max(width, hidden))] * 3 + [states * hidden] * 2
+    return sum(round_up(4 * n, 4096) for n in buffers)
+
+
+def ld(expr: Expr) -> Expr:
+    return Fn("ld", onednn_ld, expr)
 
 
 def _sum(terms: list[Expr]) -> Expr:
@@ -79,8 +126,10 @@ def elementwise_per_step(config: Config) -> Expr:
         if config.framework == "tf1":
             per = per + H  # forget_bias
     elif config.cell == "gru":
-        # r, z: products summed (2h); n: r ⊙ (…) and its sum (2h); h_t = z⊙h + (1-z)⊙n (4h); biases
-        per = (2 + 2 + 4 + 3 * nb) * H
+        # r, z: products summed (2h); n: r ⊙ (…) and its sum (2h); biases (nb·3h); then h_t:
+        # PyTorch's kernel computes n + z⊙(h−n) (3h), the others z⊙h + (1−z)⊙n as written (4h).
+        update = 3 if config.framework == "pytorch" else 4
+        per = (2 + 2 + update + 3 * nb) * H
     else:
         per = (1 + nb) * H
     return _times_d(config, config.layers * per if config.layers > 1 else per)
@@ -92,18 +141,84 @@ def activations_per_step(config: Config) -> Expr:
     return _times_d(config, config.layers * per if config.layers > 1 else per)
 
 
-def stored_per_step(config: Config) -> Expr:
-    """Values one step keeps for the backward pass, all layers and directions."""
-    r = recurrent_expr(config)
+def training_memory(config: Config) -> Expr:
+    """Elements PyTorch's autograd keeps per sequence (times B for a batch), decomposed CPU path.
+
+    Per step, layer and direction an LSTM keeps its gates (4h, one storage), tanh(c_t) (h), and
+    c_{t-1} and h_{t-1} for the next step's products (h and r), plus m_t (h) with a projection;
+    a GRU keeps h_{t-1}, its recurrent gates (3h), a copy of their n part and of h−n for the
+    in-place products (2h), and n (h); an RNN keeps h_0 and each h_t (its tanh output). Layer 0
+    keeps the input (x; a copy per direction when batch-first), each later layer the previous one's whole output (D·r); a head reading
+    output[-1] keeps the whole top output, one reading h_n[-1] all of h_n (L·r), one reading
+    cat(h_n[-2], h_n[-1]) its 2r copy; softmax and sigmoid keep their output (o).
+    """
+    d, layers, r = config.directions, config.layers, recurrent_expr(config)
     if config.cell == "lstm":
-        per: Expr = 5 * H + r  # i, f, g, o, c_t, then h_t
-        if config.proj is not None:
-            per = per + H  # m_t, the projection's input
+        cell: Expr = 7 * H if config.proj is None else 7 * H + P
     elif config.cell == "gru":
-        per = 4 * H  # r, z, n, h_t
+        cell = 7 * H
     else:
-        per = H
-    return _times_d(config, config.layers * per if config.layers > 1 else per)
+        cell = H
+    # A batch-first input is transposed to a view, not contiguous unless T or B is 1; then each
+    # direction's input product keeps its own contiguous copy.
+    copies = config.batch_first and d == 2 and 1 not in (config.seq_len, config.batch)
+    per_step: list[Expr] = [2 * sym("x") if copies else sym("x")]
+    whole_outputs = (layers - 1 + (config.head_reads == "last-step")) * d
+    if whole_outputs:
+        per_step.append(r if whole_outputs == 1 else whole_outputs * r)
+    per_step.append(cell if layers * d == 1 else layers * d * cell)
+    kept: Expr = T * _sum(per_step)
+    once: list[Expr] = []
+    if config.cell == "rnn":
+        once.append(H if layers * d == 1 else layers * d * H)  # h_0
+    if config.head_reads == "final-states":
+        width = d if d == 2 else layers
+        once.append(r if width == 1 else width * r)
+    if config.out is not None and config.head_activation != "none":
+        once.append(O)
+    return kept if not once else kept + _sum(once)
+
+
+def onednn_applies(config: Config) -> bool:
+    """PyTorch runs nn.LSTM through oneDNN on the CPU for float32 without a projection."""
+    return config.cell == "lstm" and config.proj is None and not config.peepholes and config.dtype == "float32"
+
+
+def onednn_workspace(config: Config) -> Expr:
+    """Bytes of oneDNN's training workspace: ws(T,B,in,h) per layer and direction (see workspace_bytes)."""
+    def ws(width: Expr) -> Expr:
+        return Fn("ws", workspace_bytes, T, B, width, H)
+
+    d = config.directions
+    total = ws(sym("x"))
+    if config.layers > 1:
+        later = ws(d * H if d > 1 else H)
+        total = total + (later if config.layers == 2 else (config.layers - 1) * later)
+    return _times_d(config, total)
+
+
+def notes(config: Config) -> tuple[str, ...]:
+    """What the memory and element-wise figures count, shown with --cost."""
+    found = [
+        "Training memory: the tensors PyTorch's autograd keeps for the backward pass on its decomposed "
+        "CPU path, as unique storages (a view keeps its whole tensor: a head on output[-1] keeps every step); "
+        "parameters, gradients, optimizer state and the loss are not counted."
+    ]
+    if (config.cell == "gru" and not config.reset_after) or config.peepholes:
+        found.append("PyTorch has no such cell; its training memory is counted as for PyTorch's nearest one.")
+    if onednn_applies(config):
+        found.append(
+            "oneDNN workspace: PyTorch runs a float32 nn.LSTM without proj_size on the CPU through oneDNN "
+            "(the default; torch.backends.mkldnn.flags(enabled=False) turns it off) and, with grad enabled, "
+            "keeps this workspace and each layer's input, output and states instead; "
+            "ws(T,B,in,h) is one layer and direction's workspace, defined in docs/costs.md."
+        )
+    if config.cell == "gru":
+        found.append(
+            "GRU element-wise: h_t counted as the framework computes it: PyTorch n + z⊙(h−n) (3h), "
+            "Keras, TF1 and ONNX z⊙h + (1−z)⊙n (4h)."
+        )
+    return tuple(found)
 
 
 def costs(config: Config, total_params: int, dtype: str = "float32") -> tuple[CostLine, ...]:
@@ -138,10 +253,11 @@ def costs(config: Config, total_params: int, dtype: str = "float32") -> tuple[Co
         CostLine("parameter_bytes", f"parameter memory ({dtype})", Num(total_params) * size,
                  total_params * size, "bytes"),
     ]
-    kept: Expr = T * (stored_per_step(config) + x)
-    if config.out is not None:
-        kept = kept + 2 * O
-    activation_bytes = B * kept * size
-    lines.append(CostLine("activation_bytes", f"activation memory for training, batch B, length T ({dtype})",
-                          activation_bytes, value(activation_bytes), "bytes"))
+    memory = B * training_memory(config) * size
+    lines.append(CostLine("activation_bytes", f"training memory autograd keeps, batch B, length T ({dtype})",
+                          memory, value(memory), "bytes"))
+    if onednn_applies(config):
+        workspace = onednn_workspace(config)
+        lines.append(CostLine("onednn_workspace_bytes", "oneDNN workspace (PyTorch float32 LSTM on CPU, see notes)",
+                              workspace, value(workspace), "bytes"))
     return tuple(lines)

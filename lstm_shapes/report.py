@@ -46,6 +46,13 @@ class Report:
         return costs(self.config, self.total_params, self.config.dtype)
 
     @property
+    def cost_notes(self) -> tuple[str, ...]:
+        """What the cost figures count, where a table cell cannot say it."""
+        from .cost import notes as cost_notes
+
+        return cost_notes(self.config)
+
+    @property
     def total_formula(self) -> Expr:
         return Sum(tuple(part.formula for part in self.parts))
 
@@ -123,6 +130,7 @@ class Report:
                 "dtype": cfg.dtype,
                 **{line.key: line.value for line in self.cost},
                 "formulas": {line.key: line.formula.render() for line in self.cost},
+                "notes": list(self.cost_notes),
             },
             **(
                 {"equations": [{"node": e.node, "equation": e.text, "shapes": e.shapes} for e in self.equations]}
@@ -154,6 +162,8 @@ def build(config: Config, *, explain: bool = False, show_cost: bool = False) -> 
         notes=notes(config),
         show_cost=show_cost,
     )
+    if show_cost:
+        report = replace(report, notes=report.notes + report.cost_notes)
     if explain:
         from .explain import equations
 

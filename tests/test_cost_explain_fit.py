@@ -98,12 +98,13 @@ def test_parameter_memory_per_dtype(dtype: str) -> None:
 
 
 def test_activation_memory_by_hand() -> None:
-    # Keras LSTM x=4, h=2, o=1, B=3, T=5: per step i, f, g, o, c_t, h_t (6·2), the input (4); head 2·1.
+    # Keras LSTM x=4, h=2, o=1 (no activation), B=3, T=5, as PyTorch's LSTMCell keeps it: per step
+    # the gates (4h), tanh(c_t), c_{t-1} and h_{t-1} (h each), the input (4); the head reads h_n[-1] (2).
     data = cost(input=4, hidden=2, out=1, batch=3, seq_len=5)
-    assert data["activation_bytes"] == 3 * (5 * (6 * 2 + 4) + 2 * 1) * 4
-    # With a projection, m_t (h) is kept too and h_t is p wide.
+    assert data["activation_bytes"] == 3 * (5 * (7 * 2 + 4) + 2) * 4
+    # With a projection, m_t (h) is kept too and h_{t-1} is p wide.
     data = cost(input=4, hidden=3, proj=2, framework="pytorch", batch=1, seq_len=2)
-    assert data["activation_bytes"] == 1 * (2 * (5 * 3 + 3 + 2 + 4)) * 4
+    assert data["activation_bytes"] == 1 * (2 * (7 * 3 + 2 + 4)) * 4
 
 
 def test_per_sequence_figures_need_their_sizes() -> None:
