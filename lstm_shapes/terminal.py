@@ -45,7 +45,9 @@ def new_console() -> Console:
     return Console(highlight=False, markup=False, emoji=False)
 
 
-def print_document(console: Console, head: list[str], found: tuple[Table, ...], notes: list[str] | tuple[str, ...]) -> None:
+def print_document(
+    console: Console, head: list[str], found: tuple[Table, ...], notes: list[str] | tuple[str, ...]
+) -> None:
     """Heading lines, tables and notes, each fitted to the console's width."""
     room = max(console.width, 1)
     # The first line is a title; the next ones list sizes, which break between "x = 5 inputs," items.
@@ -96,6 +98,8 @@ def column_widths(table: Table, room: int) -> list[int] | None:
     cells = [[row[i] for row in table.rows] for i in range(len(columns))]
     content = [max(map(width, column), default=0) for column in cells]
     natural = [max(width(c.header), w) for c, w in zip(columns, content)]
+    if sum(natural) <= room:
+        return natural
     least = [
         max(longest(c.header, "words"), *(longest(cell, c.breaks) for cell in column))
         for c, column in zip(columns, cells)
@@ -132,7 +136,8 @@ def records(table: Table, room: int) -> Text:
     key_width = max(map(width, keys))
     beside = room - len(INDENT) - key_width - 1
     # The value goes beside its key when its longest unbreakable piece fits there, else below it.
-    stacked = beside < max(longest(cell, c.breaks) for row in table.rows for cell, c in zip(row, table.columns))
+    widest = max((longest(cell, c.breaks) for row in table.rows for cell, c in zip(row, table.columns)), default=0)
+    stacked = beside < widest
     out = Text(table.title, style="bold")
     for row in table.rows:
         out.append("\n")
