@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 PROSE_FLOOR = 20
 # After these a "terms" cell may break: separators of a list or operators between operand shapes.
 TERM_ENDS = frozenset(",;+·→⊙")
+# A piece wider than the terminal breaks at these next, before it folds: a term between its words, outside brackets.
+NARROWER = {"terms": "outside"}
 INDENT = "  "
 
 
@@ -168,7 +170,7 @@ def pieces(text: str, breaks: str) -> list[str]:
         elif char in ")]}":
             depth = max(depth - 1, 0)
         elif char == " " and text[i + 1 : i + 2] not in (" ", ""):
-            if breaks == "words" or breaks == "name" or (depth == 0 and text[i - 1 : i] in TERM_ENDS):
+            if breaks in ("words", "name") or (depth == 0 and (breaks == "outside" or text[i - 1 : i] in TERM_ENDS)):
                 out.append(text[start : i + 1])
                 start = i + 1
         elif char in "/." and breaks == "name" and i + 1 < len(text) and text[i + 1] != " ":
@@ -192,6 +194,11 @@ def wrap(text: str, room: int, breaks: str) -> list[str]:
         if line and width((line + piece).rstrip()) > room:
             lines.append(line.rstrip())
             line = ""
+        if not line and breaks in NARROWER and width(piece.rstrip()) > room:
+            *done, line = wrap(piece, room, NARROWER[breaks])
+            lines += done
+            line += piece[len(piece.rstrip()) :]
+            continue
         line += piece
         while width(line.rstrip()) > room:
             cut = fold_at(line, room)

@@ -203,7 +203,8 @@ def comparison_must_be_whole(cmp: Any) -> tuple[Counter[str], Counter[str]]:
     return atoms, names
 
 
-@pytest.mark.parametrize("width", WIDTHS)
+# At 26 columns `recurrent_kernel (2, 8),` is wider than a record's value: it breaks before its shape.
+@pytest.mark.parametrize("width", (26, *WIDTHS))
 @pytest.mark.parametrize(
     "options",
     [dict(input=4, hidden=2, out=1), dict(input=300, hidden=1024, out=1000, layers=2, bidirectional=True, cell="gru")],
