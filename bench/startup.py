@@ -40,11 +40,15 @@ COMMANDS = {
     "graph": [TOOL, *MAIN, "--format", "graph"],
     "floor: import click, rich.console, rich.table": [PY, "-c", "import click, rich.console, rich.table"],
     "table (rich)": [TOOL, *MAIN, "--format", "table"],
+    "table --explain --cost (rich)": [TOOL, *MAIN, "--explain", "--cost", "--format", "table"],
+    "table --framework all (rich)": [TOOL, *MAIN, "--framework", "all", "--format", "table"],
 }
 PLAIN = ("text", "markdown", "csv", "json", "latex", "org", "mermaid", "dot", "graph")
-TARGETS = {name: 1.5 for name in PLAIN} | {"table (rich)": 1.3}
-FLOOR_OF = {name: "floor: import click" for name in PLAIN}
-FLOOR_OF["table (rich)"] = "floor: import click, rich.console, rich.table"
+RICH = ("table (rich)", "table --explain --cost (rich)", "table --framework all (rich)")
+TARGETS = {name: 1.5 for name in PLAIN} | {name: 1.3 for name in RICH}
+FLOOR_OF = {name: "floor: import click" for name in PLAIN} | {
+    name: "floor: import click, rich.console, rich.table" for name in RICH
+}
 VERIFY = [TOOL, "--input", "2048", "--hidden", "2048", "--out", "1000", "--layers", "2", "--format", "json", "--verify"]
 
 

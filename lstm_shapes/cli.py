@@ -240,8 +240,18 @@ def main_command(
         from .terminal import print_report
 
         print_report(report)
+    elif fmt == "table":  # --framework all, drawn by rich like every other table
+        from .compare import compare
+        from .terminal import print_comparison
+
+        options = config_options(params)
+        del options["framework"]
+        comparison = compare(name_of=option_name, **options)
+        if not any(entry.report for entry in comparison.entries):
+            render_plain(params, "text")  # raises the plain path's one-line error: no framework has this
+        print_comparison(comparison)
+        report = None
     else:
-        # The terminal view of a comparison is its plain text: one table, no need for rich.
         text, report = render_plain(params, "text" if fmt == "table" else fmt, before=verify_memory if verify else None)
         click.echo(text, nl=False)
     if verify and report is not None:

@@ -17,6 +17,10 @@ class Column(NamedTuple):
     header: str
     align: str = "left"  # or "right" for numbers
     code: bool = False  # Markdown shows it as inline code
+    # Where a narrow terminal may break a cell: "" nowhere (shapes, counts), "name" after '/' or '.' or
+    # at a space, "words" at any space, "terms" only between terms (after ", " "; " " + " " · " " → ").
+    breaks: str = ""
+    prose: bool = False  # description, not data: the first to wrap when the terminal is narrow
 
 
 class Table(NamedTuple):
@@ -25,18 +29,37 @@ class Table(NamedTuple):
     rows: tuple[tuple[str, ...], ...]
 
 
-NODE_COLUMNS = (Column("node", code=True), Column("shape"), Column("computed as", code=True), Column("meaning"))
+NODE_COLUMNS = (
+    Column("node", code=True, breaks="name"),
+    Column("shape"),
+    Column("computed as", code=True, breaks="words"),
+    Column("meaning", breaks="words", prose=True),
+)
 WEIGHT_COLUMNS = (
-    Column("weight", code=True),
+    Column("weight", code=True, breaks="name"),
     Column("shape"),
     Column("params", "right"),
-    Column("formula"),
-    Column("gate blocks"),
+    Column("formula", breaks="words"),
+    Column("gate blocks", breaks="terms", prose=True),
 )
-PART_COLUMNS = (Column("part"), Column("formula"), Column("params", "right"))
-SEQUENCE_COLUMNS = (Column("tensor", code=True), Column("shape"), Column("meaning"))
-EQUATION_COLUMNS = (Column("node", code=True), Column("equation", code=True), Column("operand shapes", code=True))
-COST_COLUMNS = (Column("cost"), Column("formula"), Column("value", "right"), Column("unit"))
+PART_COLUMNS = (Column("part", breaks="name"), Column("formula", breaks="words"), Column("params", "right"))
+SEQUENCE_COLUMNS = (
+    Column("tensor", code=True, breaks="name"),
+    Column("shape"),
+    Column("meaning", breaks="words", prose=True),
+)
+EQUATION_COLUMNS = (
+    Column("node", code=True, breaks="name"),
+    Column("equation", code=True, breaks="words"),
+    Column("operand shapes", code=True, breaks="terms"),
+)
+# A value is a count or "needs --seq-len and --batch": only the words of the latter may wrap.
+COST_COLUMNS = (
+    Column("cost", breaks="words", prose=True),
+    Column("formula", breaks="words"),
+    Column("value", "right", breaks="words"),
+    Column("unit"),
+)
 
 
 def count(n: int) -> str:
@@ -153,8 +176,6 @@ def _wide_width(text: str) -> int:
     return total
 
 
-
-
 def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], list[str]]:
     """Heading lines, one table and the reasons, for a configuration under every framework."""
     from ..compare import first_tensors, gate_order
@@ -165,11 +186,11 @@ def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], 
     if example is not None:
         head.append(heading(example)[1])
     columns = (
-        Column("framework"),
+        Column("framework", breaks="name"),
         Column("params", "right"),
         Column(f"vs {base}", "right"),
-        Column("gate order"),
-        Column("first layer's tensors"),
+        Column("gate order", breaks="terms"),
+        Column("first layer's tensors", breaks="terms", prose=True),
     )
     rows = []
     for e in cmp.entries:
