@@ -209,7 +209,7 @@ def notes(config: Config) -> tuple[str, ...]:
     if onednn_applies(config):
         found.append(
             "oneDNN workspace: PyTorch runs a float32 nn.LSTM without proj_size on the CPU through oneDNN "
-            "(the default; torch.backends.mkldnn.flags(enabled=False) turns it off) and, with grad enabled, "
+            "(the default, unless it is turned off in torch.backends.mkldnn) and, with grad enabled, "
             "keeps this workspace and each layer's input, output and states instead; "
             "ws(T,B,in,h) is one layer and direction's workspace, defined in docs/costs.md."
         )

@@ -116,4 +116,4 @@ def test_cost_says_what_it_counts() -> None:
     assert "decomposed CPU path, as unique storages" in out
     assert "PyTorch n + z⊙(h−n) (3h)" in out
     out = CliRunner().invoke(main_command, args[:4] + args[6:]).stdout  # an LSTM: oneDNN applies
-    assert "oneDNN workspace" in out and "torch.backends.mkldnn.flags(enabled=False)" in out
+    assert "oneDNN workspace" in out and "turned off in torch.backends.mkldnn" in out
