@@ -55,8 +55,13 @@ class Size(click.ParamType):  # type: ignore[type-arg]  # generic only in newer 
         if isinstance(value, int):
             number: object = value
         else:
-            text = str(value).strip().replace("_", "")
-            number = int(text) if text.lstrip("+-").isdigit() else value
+            # ASCII digits only: int() would also take '４', '٤', '1_000' and ' 4'.
+            text = str(value)
+            digits = text[1:] if text[:1] == "-" else text  # a negative number gets the range message
+            if not (digits.isascii() and digits.isdigit()):
+                hint = " (digits 0-9 only)" if _int_or_none(text) is not None else ""
+                self.fail(f"{option} must be a whole number from 1 to {self.limit:,}, got {text!r}{hint}", param, ctx)
+            number = int(text)
         field = param.name if param is not None and param.name else "size"
         try:
             checked = check_size("out" if field == "out" else field, number, limit=self.limit)
@@ -64,6 +69,14 @@ class Size(click.ParamType):  # type: ignore[type-arg]  # generic only in newer 
             self.fail(exc.describe(option), param, ctx)
         assert checked is not None
         return checked
+
+
+def _int_or_none(text: str) -> int | None:
+    """What Python's int() makes of `text`, which takes more than a size should."""
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 # The command-line spelling of each Config field, for messages about combinations.
