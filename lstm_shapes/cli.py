@@ -1,14 +1,18 @@
 """The command line: parses options, picks the output, maps errors to exit codes.
 
-Exit codes: 0 ok, 1 a check failed (--verify found a mismatch), 2 bad usage or input.
-Every error is one line on stderr, never a traceback.
+Exit codes: 0 ok, 1 a check failed (--verify found a mismatch, a stale docs block), 2 bad usage or
+input, 3 the output could not be written (a full disk, a closed stdout, a reader that went away).
+Every error is one line on stderr, never a traceback. A stream whose encoding lacks a symbol gets
+its ASCII spelling (σ as sigmoid, ⊙ as *) instead of an error.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -19,7 +23,7 @@ from .errors import ConfigError, LstmShapesError
 from .render import FORMATS, PICTURES
 from .report import Report, build
 
-EXAMPLES = """\b
+EXAMPLES = f"""\b
 Examples:
   lstm-shapes --input 4 --hidden 2 --out 1
   lstm-shapes --input 5 --hidden 256 --out 10 --format markdown
@@ -35,10 +39,13 @@ Documents: lstm-shapes docs check|update PATH... keeps pasted tables true
 (see lstm-shapes docs --help). Sizing: lstm-shapes fit --params N --input X
 finds the hidden size that fits a parameter budget.
 
-\b
-Formats: table (rich, the default in a terminal), text (the default when
-piped), markdown, csv, json. Exit codes: 0 ok, 1 --verify found a mismatch,
-2 bad input or a combination the framework does not have.
+Formats: table (rich, the default in a terminal), text (the default when piped), {", ".join(FORMATS[1:])}.
+
+Exit codes: 0 ok, 1 --verify found a mismatch, 2 bad input or a combination the framework does not
+have, 3 the output could not be written (a full disk, a closed stdout, a reader that went away).
+
+Shell completion: eval "$(_LSTM_SHAPES_COMPLETE=bash_source lstm-shapes)" in ~/.bashrc (zsh_source
+in ~/.zshrc; fish_source for fish).
 """
 
 
@@ -107,6 +114,78 @@ def message_of(exc: Exception) -> str:
     return str(exc)
 
 
+# The exit code for output that could not be written; 1 is taken by "a check failed".
+OUTPUT_FAILED = 3
+
+
+class OutputError(LstmShapesError):
+    """Standard output (or a file being written) refused the output."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot write the output: {reason}")
+
+
+def output_error(exc: OSError) -> OutputError:
+    """The one-line OutputError for an OSError met while writing."""
+    if isinstance(exc, BrokenPipeError):
+        return OutputError("the reader closed the pipe")
+    reason = exc.strerror or str(exc)
+    return OutputError(f"{reason}: {exc.filename}" if exc.filename else reason)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Turn an OSError raised while printing into an OutputError."""
+    try:
+        yield
+    except OSError as exc:
+        raise output_error(exc) from None
+    except SystemExit:  # rich's answer to a broken pipe, with no word said
+        raise OutputError("the reader closed the pipe") from None
+
+
+def emit(text: str) -> None:
+    """Print `text` whole to stdout in the stream's encoding (click.echo would force UTF-8 on ASCII)."""
+    stream = sys.stdout
+    with writing():
+        try:
+            fd = stream.fileno()
+        except (AttributeError, ValueError):  # not a file, e.g. a test's capture
+            stream.write(text)
+            stream.flush()
+            return
+        stream.flush()
+        # os.write, not the buffered stream: when a reader goes away during a long write, the
+        # buffered layer reports the partial write as success and drops the rest without an error.
+        data = memoryview(text.encode(stream.encoding, stream.errors))
+        while data:
+            data = data[os.write(fd, data):]
+
+
+# How each symbol the tool prints is spelled in ASCII, for streams whose encoding lacks it.
+ASCII_SPELLINGS = {
+    "σ": "sigmoid", "⊙": "*", "·": ".", "×": "x", "ᵀ": "^T", "→": "->", "←": "<-", "\u0303": "~", "—": "--",
+    "–": "-", "…": "...", "µ": "u", "‘": "'", "’": "'", "“": '"', "”": '"', "─": "-", "━": "-", "│": "|",
+    "┃": "|", "►": ">", "▶": ">", **{corner: "+" for corner in "┌┐└┘├┤┬┴┼╭╮╯╰"},
+}
+ASCII_ERRORS = "lstm-shapes-ascii"
+
+
+def _spell(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(ASCII_SPELLINGS.get(char, "?") for char in bad), exc.end
+
+
+def spell_unencodable() -> None:
+    """Make stdout and stderr print ASCII spellings for what their encoding cannot hold."""
+    codecs.register_error(ASCII_ERRORS, _spell)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=ASCII_ERRORS)
+
+
 class OneLineErrors:
     """Mixed into a click command or group: errors are a single line on stderr, with click's exit codes."""
 
@@ -118,19 +197,28 @@ class OneLineErrors:
             code = result if isinstance(result, int) else 0
         except click.exceptions.Exit as exc:
             code = exc.exit_code
+        except OutputError as exc:
+            code = fail(str(exc), OUTPUT_FAILED)
         except (click.UsageError, LstmShapesError) as exc:
             # A docs run reports every bad marker it found, each on its own line.
             for error in getattr(exc, "errors", None) or [exc]:
                 code = fail(message_of(error))
         except click.Abort:
             code = fail("aborted", 130)
-        except BrokenPipeError:
-            # The reader went away (e.g. `| head`); nothing left to say to it.
-            sys.stderr.close()
-            code = 0
         if not standalone_mode:
             return code
         sys.exit(code)
+
+    # Reading is checked where it happens, so an OSError met while parsing (--help, --version) or
+    # running is a write: stdout or a file being updated. Caught here, before click's main would
+    # turn a broken pipe into a silent exit 1.
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with writing():
+            return super().make_context(*args, **kwargs)  # type: ignore[misc,no-any-return]
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with writing():
+            return super().invoke(ctx)  # type: ignore[misc]
 
 
 class Command(OneLineErrors, click.Command):
@@ -252,11 +340,12 @@ def main_command(
             verify_memory(report)
         from .terminal import print_report
 
-        print_report(report)
+        with writing():
+            print_report(report)
     else:
         # The terminal view of a comparison is its plain text: one table, no need for rich.
         text, report = render_plain(params, "text" if fmt == "table" else fmt, before=verify_memory if verify else None)
-        click.echo(text, nl=False)
+        emit(text)
     if verify and report is not None:
         from .verify import verify as run_verify
 
@@ -344,6 +433,9 @@ def _render_marker(args: list[str]) -> str:
 
 def main() -> None:
     """The console script: `docs ...` and `fit ...` go to those commands, all else traces."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to answer
+        os._exit(fail(str(OutputError("standard output is closed")), OUTPUT_FAILED))
+    spell_unencodable()
     args = sys.argv[1:]
     command: click.Command
     if args[:1] == ["docs"]:
@@ -359,8 +451,12 @@ def main() -> None:
     code = command.main(args, prog_name=name, standalone_mode=False)
     try:
         sys.stdout.flush()
+    except OSError as exc:
+        if code != OUTPUT_FAILED:  # said once already if the command met it
+            code = fail(str(output_error(exc)), OUTPUT_FAILED)
+    try:
         sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # the reader went away, or the stream was closed for it
+    except (OSError, AttributeError):  # nobody is left to tell
         pass
     # Everything is written and every file is closed: skip tearing down the interpreter's modules,
     # which takes longer than the answer itself.

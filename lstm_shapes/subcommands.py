@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .cli import Command, Group, Size, config_options, model_options, render_marker
+from .cli import Command, Group, Size, config_options, emit, model_options, render_marker
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 def docs_group() -> None:
@@ -116,4 +116,4 @@ def fit_command(budget: int, fmt: str, **params: Any) -> None:
         raise click.UsageError("fit sizes one framework at a time; pick one with --framework")
     options = config_options({**params, "hidden": 1})
     del options["hidden"]
-    click.echo(render_fit(fit(budget, **options), fmt), nl=False)
+    emit(render_fit(fit(budget, **options), fmt))
