@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .config import CELLS, DTYPES, FRAMEWORKS, HEAD_ACTIVATIONS, HEAD_READS, MAX_LAYERS, MAX_SIZE, SIZE_RANGE, Config, check_size
+from .config import CELLS, DTYPES, FRAMEWORKS, HEAD_ACTIVATIONS, HEAD_READS, MAX_LAYERS, MAX_SIZE, Config, check_size
 from .errors import ConfigError, LstmShapesError
 from .render import FORMATS, PICTURES
 from .report import Report, build
@@ -102,7 +102,8 @@ def message_of(exc: Exception) -> str:
     """The one-line message for an error from parsing or building a configuration."""
     if isinstance(exc, click.MissingParameter):
         name = exc.param.opts[0] if exc.param is not None else "an option"
-        return f"{name} is required: {SIZE_RANGE}"
+        limit = exc.param.type.limit if exc.param is not None and isinstance(exc.param.type, Size) else MAX_SIZE
+        return f"{name} is required: a whole number from 1 to {limit:,}"
     if isinstance(exc, click.BadParameter):
         # Our own messages name the option already; click's own say which one.
         own = exc.param is not None and isinstance(exc.param.type, Size)
@@ -237,17 +238,34 @@ def fail(message: str, code: int = 2) -> int:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def model_options(hidden: bool = True) -> Callable[[F], F]:
-    """The options that describe a model, shared by the main command and `fit`."""
+class OneFramework(click.Choice):  # type: ignore[type-arg]
+    """A framework's name, where comparing them all ('all') has no meaning."""
+
+    def __init__(self) -> None:
+        super().__init__(FRAMEWORKS)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "all":
+            self.fail(f"fit sizes one framework at a time; pick one of {', '.join(FRAMEWORKS)}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+# What `fit` leaves out: options that change no parameter count, and the hidden size it searches for.
+NOT_IN_FIT = ("--hidden", "--batch", "--seq-len", "--batch-first", "--dtype", "--head-activation", "--head-reads")
+
+
+def model_options(fit: bool = False) -> Callable[[F], F]:
+    """The options that describe a model, shared by the main command and (those that change a count) `fit`."""
     options = [
         click.option("--input", "input_size", type=Size(), required=True, help="Input features per time step (x)."),
         click.option("--out", type=Size(), default=None, help="Outputs of a dense head after h_t (o); none if left out."),
         click.option(
             "--framework",
-            type=click.Choice((*FRAMEWORKS, "all")),
+            type=OneFramework() if fit else click.Choice((*FRAMEWORKS, "all")),
             default="keras",
             show_default=True,
-            help="Whose names, layouts and gate order; 'all' compares them side by side.",
+            help="Whose names, layouts and gate order." if fit else
+                 "Whose names, layouts and gate order; 'all' compares them side by side.",
         ),
         click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="The recurrent cell."),
         click.option("--proj", type=Size(), default=None, help="LSTM projection: h_t has P < h units (pytorch, tf1)."),
@@ -276,13 +294,16 @@ def model_options(hidden: bool = True) -> Callable[[F], F]:
                      help="What the head reads: the last step's output, or each direction's final state "
                           "(they differ when bidirectional). Default: final-states for keras, last-step elsewhere."),
     ]
-    if hidden:
-        options.insert(1, click.option("--hidden", type=Size(), required=True,
-                                       help="Hidden units of the cell (h): every gate and c_t."))
+    options.insert(1, click.option("--hidden", type=Size(), required=True,
+                                   help="Hidden units of the cell (h): every gate and c_t."))
 
     def decorate(function: F) -> F:
         for option in reversed(options):
             function = option(function)
+        if fit:
+            function.__click_params__ = [  # type: ignore[attr-defined]
+                p for p in function.__click_params__ if not set(p.opts) & set(NOT_IN_FIT)  # type: ignore[attr-defined]
+            ]
         return function
 
     return decorate
@@ -357,14 +378,15 @@ def main_command(
 
 def config_options(params: dict[str, Any]) -> dict[str, Any]:
     """Config's keyword arguments from the command's parsed options."""
-    return dict(
-        input=params["input_size"], hidden=params["hidden"], out=params["out"], framework=params["framework"],
+    options = dict(
+        input=params["input_size"], hidden=params.get("hidden"), out=params["out"], framework=params["framework"],
         cell=params["cell"], proj=params["proj"], peepholes=params["peepholes"], layers=params["layers"],
-        bidirectional=params["bidirectional"], bias=not params["no_bias"], batch=params["batch"],
-        seq_len=params["seq_len"], reset_after=params["reset_after"], batch_first=params["batch_first"],
-        dtype=params["dtype"], head_activation=params["head_activation"], head_bias=not params["no_head_bias"],
-        head_reads=params["head_reads"],
+        bidirectional=params["bidirectional"], bias=not params["no_bias"], batch=params.get("batch"),
+        seq_len=params.get("seq_len"), reset_after=params["reset_after"], batch_first=params.get("batch_first"),
+        dtype=params.get("dtype", "float32"), head_activation=params.get("head_activation"),
+        head_bias=not params["no_head_bias"], head_reads=params.get("head_reads"),
     )
+    return options
 
 
 def render_plain(params: dict[str, Any], fmt: str, before: Any = None) -> tuple[str, Report | None]:

@@ -11,6 +11,10 @@ from .params import parts
 from .report import Report, build
 
 
+# The largest budget: above every count a hidden size up to MAX_SIZE can give one layer.
+MAX_BUDGET = 10**15
+
+
 @dataclass(frozen=True)
 class Fit:
     budget: int
@@ -25,8 +29,8 @@ def count(options: dict[str, Any], hidden: int) -> int:
 
 def fit(budget: int, **options: Any) -> Fit:
     """Search the hidden size for Config `options` (all but hidden); counts grow with it."""
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ConfigError("params", budget, "a whole number of parameters, 1 or more")
+    if isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= MAX_BUDGET:
+        raise ConfigError("params", budget, f"a whole number from 1 to {MAX_BUDGET:,}")
     low = 1
     proj = options.get("proj")
     if proj is not None and options.get("framework") == "pytorch":
