@@ -399,7 +399,12 @@ def render_plain(params: dict[str, Any], fmt: str, before: Any = None) -> tuple[
         del options["framework"]
         if fmt in PICTURES:
             raise click.UsageError(f"--framework all compares tables; --format {fmt} draws one framework's graph")
-        comparison = compare(name_of=option_name, **options)
+        extra = params.get("explain") or params.get("show_cost")
+        if fmt == "csv" and extra:
+            raise click.UsageError("--framework all --format csv is one row per framework; --explain and --cost "
+                                   "need a format with tables (text, markdown, latex, org, json) or one framework")
+        comparison = compare(name_of=option_name, explain=bool(params.get("explain")),
+                             show_cost=bool(params.get("show_cost")), **options)
         if not any(entry.report for entry in comparison.entries):
             errors = list(dict.fromkeys(str(e.error) for e in comparison.entries))
             raise click.UsageError(errors[0] if len(errors) == 1 else "no framework has this combination: " + "; ".join(errors))

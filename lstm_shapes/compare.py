@@ -69,16 +69,19 @@ def _reason(group: str, delta: int, entry: Report, base: Report) -> str:
     return f"{delta:+,}: {text}"
 
 
-def compare(name_of: Callable[[ConfigError], str] = lambda exc: exc.field, **options: Any) -> Comparison:
+def compare(name_of: Callable[[ConfigError], str] = lambda exc: exc.field, *, explain: bool = False,
+            show_cost: bool = False, **options: Any) -> Comparison:
     """The configuration given by Config's `options` (all but framework) under every framework.
 
-    `name_of` names the field an error is about, e.g. by its command-line option.
+    `name_of` names the field an error is about, e.g. by its command-line option; `explain` and
+    `show_cost` are build()'s, for each framework.
     """
     kwargs = {key: value for key, value in options.items() if key != "framework"}
     built: list[tuple[str, Report | None, str | None]] = []
     for fw in FRAMEWORKS:
         try:
-            built.append((fw, build(Config(**{**kwargs, "framework": fw})), None))
+            report = build(Config(**{**kwargs, "framework": fw}), explain=explain, show_cost=show_cost)
+            built.append((fw, report, None))
         except ConfigError as exc:
             built.append((fw, None, exc.describe(name_of(exc))))
     available = [(fw, rep) for fw, rep, _ in built if rep is not None]
