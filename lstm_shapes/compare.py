@@ -34,6 +34,36 @@ class Comparison:
     entries: tuple[Entry, ...]
     description: str
 
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{e.framework} {e.report.total_params:,}" if e.report else f"{e.framework} -"
+                           for e in self.entries)
+        return f"<Comparison {self.description}: {counts} params>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: each framework's count, difference, reasons and whole report."""
+        return {
+            "baseline": self.baseline,
+            "frameworks": [
+                {
+                    "framework": e.framework,
+                    "available": e.report is not None,
+                    "total_params": e.report.total_params if e.report else None,
+                    "difference": e.difference,
+                    "reasons": list(e.reasons),
+                    "gate_order": gate_order(e.report) if e.report else None,
+                    "error": e.error,
+                    "report": e.report.to_dict() if e.report else None,
+                }
+                for e in self.entries
+            ],
+        }
+
+    def render(self, fmt: str = "text") -> str:
+        """The comparison in a plain table format: text, markdown, csv, json, latex or org."""
+        from .render import render_comparison
+
+        return render_comparison(self, fmt)
+
 
 def _groups(report: Report) -> dict[str, int]:
     """Parameter counts by what they are (input weights, biases, ...), whatever the packing."""
