@@ -1,25 +1,32 @@
 """The command line: parses options, picks the output, maps errors to exit codes.
 
-Exit codes: 0 ok, 1 a check failed (--verify found a mismatch), 2 bad usage or input.
-Every error is one line on stderr, never a traceback.
+Exit codes: 0 ok, 1 a check failed (--verify found a mismatch, a stale docs block), 2 bad usage or
+input, 3 the output could not be written (a full disk, a closed stdout, a reader that went away).
+Every error is one line on stderr, never a traceback. A stream whose encoding lacks a symbol gets
+its ASCII spelling (σ as sigmoid, ⊙ as *) instead of an error.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from . import __version__
-from .config import CELLS, DTYPES, FRAMEWORKS, HEAD_ACTIVATIONS, HEAD_READS, MAX_LAYERS, MAX_SIZE, SIZE_RANGE, Config, check_size
+from .config import CELLS, DTYPES, FRAMEWORKS, HEAD_ACTIVATIONS, HEAD_READS, MAX_LAYERS, MAX_SIZE, Config, check_size
 from .errors import ConfigError, LstmShapesError
 from .render import FORMATS, PICTURES
 from .report import Report, build
 
-EXAMPLES = """\b
+if TYPE_CHECKING:
+    from .compare import Comparison
+
+EXAMPLES = f"""\b
 Examples:
   lstm-shapes --input 4 --hidden 2 --out 1
   lstm-shapes --input 5 --hidden 256 --out 10 --format markdown
@@ -35,10 +42,13 @@ Documents: lstm-shapes docs check|update PATH... keeps pasted tables true
 (see lstm-shapes docs --help). Sizing: lstm-shapes fit --params N --input X
 finds the hidden size that fits a parameter budget.
 
-\b
-Formats: table (rich, the default in a terminal), text (the default when
-piped), markdown, csv, json. Exit codes: 0 ok, 1 --verify found a mismatch,
-2 bad input or a combination the framework does not have.
+Formats: table (rich, the default in a terminal), text (the default when piped), {", ".join(FORMATS[1:])}.
+
+Exit codes: 0 ok, 1 --verify found a mismatch, 2 bad input or a combination the framework does not
+have, 3 the output could not be written (a full disk, a closed stdout, a reader that went away).
+
+Shell completion: eval "$(_LSTM_SHAPES_COMPLETE=bash_source lstm-shapes)" in ~/.bashrc (zsh_source
+in ~/.zshrc; fish_source for fish).
 """
 
 
@@ -55,8 +65,13 @@ class Size(click.ParamType):  # type: ignore[type-arg]  # generic only in newer 
         if isinstance(value, int):
             number: object = value
         else:
-            text = str(value).strip().replace("_", "")
-            number = int(text) if text.lstrip("+-").isdigit() else value
+            # ASCII digits only: int() would also take '４', '٤', '1_000' and ' 4'.
+            text = str(value)
+            digits = text[1:] if text[:1] == "-" else text  # a negative number gets the range message
+            if not (digits.isascii() and digits.isdigit()):
+                hint = " (digits 0-9 only)" if _int_or_none(text) is not None else ""
+                self.fail(f"{option} must be a whole number from 1 to {self.limit:,}, got {text!r}{hint}", param, ctx)
+            number = int(text)
         field = param.name if param is not None and param.name else "size"
         try:
             checked = check_size("out" if field == "out" else field, number, limit=self.limit)
@@ -64,6 +79,14 @@ class Size(click.ParamType):  # type: ignore[type-arg]  # generic only in newer 
             self.fail(exc.describe(option), param, ctx)
         assert checked is not None
         return checked
+
+
+def _int_or_none(text: str) -> int | None:
+    """What Python's int() makes of `text`, which takes more than a size should."""
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 # The command-line spelling of each Config field, for messages about combinations.
@@ -82,7 +105,8 @@ def message_of(exc: Exception) -> str:
     """The one-line message for an error from parsing or building a configuration."""
     if isinstance(exc, click.MissingParameter):
         name = exc.param.opts[0] if exc.param is not None else "an option"
-        return f"{name} is required: {SIZE_RANGE}"
+        limit = exc.param.type.limit if exc.param is not None and isinstance(exc.param.type, Size) else MAX_SIZE
+        return f"{name} is required: a whole number from 1 to {limit:,}"
     if isinstance(exc, click.BadParameter):
         # Our own messages name the option already; click's own say which one.
         own = exc.param is not None and isinstance(exc.param.type, Size)
@@ -92,6 +116,78 @@ def message_of(exc: Exception) -> str:
     if isinstance(exc, ConfigError):
         return exc.describe(option_name(exc))
     return str(exc)
+
+
+# The exit code for output that could not be written; 1 is taken by "a check failed".
+OUTPUT_FAILED = 3
+
+
+class OutputError(LstmShapesError):
+    """Standard output (or a file being written) refused the output."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"cannot write the output: {reason}")
+
+
+def output_error(exc: OSError) -> OutputError:
+    """The one-line OutputError for an OSError met while writing."""
+    if isinstance(exc, BrokenPipeError):
+        return OutputError("the reader closed the pipe")
+    reason = exc.strerror or str(exc)
+    return OutputError(f"{reason}: {exc.filename}" if exc.filename else reason)
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Turn an OSError raised while printing into an OutputError."""
+    try:
+        yield
+    except OSError as exc:
+        raise output_error(exc) from None
+    except SystemExit:  # rich's answer to a broken pipe, with no word said
+        raise OutputError("the reader closed the pipe") from None
+
+
+def emit(text: str) -> None:
+    """Print `text` whole to stdout in the stream's encoding (click.echo would force UTF-8 on ASCII)."""
+    stream = sys.stdout
+    with writing():
+        try:
+            fd = stream.fileno()
+        except (AttributeError, ValueError):  # not a file, e.g. a test's capture
+            stream.write(text)
+            stream.flush()
+            return
+        stream.flush()
+        # os.write, not the buffered stream: when a reader goes away during a long write, the
+        # buffered layer reports the partial write as success and drops the rest without an error.
+        data = memoryview(text.encode(stream.encoding, stream.errors))
+        while data:
+            data = data[os.write(fd, data):]
+
+
+# How each symbol the tool prints is spelled in ASCII, for streams whose encoding lacks it.
+ASCII_SPELLINGS = {
+    "σ": "sigmoid", "⊙": "*", "·": ".", "×": "x", "ᵀ": "^T", "→": "->", "←": "<-", "\u0303": "~", "—": "--",
+    "–": "-", "…": "...", "µ": "u", "‘": "'", "’": "'", "“": '"', "”": '"', "─": "-", "━": "-", "│": "|",
+    "┃": "|", "►": ">", "▶": ">", **{corner: "+" for corner in "┌┐└┘├┤┬┴┼╭╮╯╰"},
+}
+ASCII_ERRORS = "lstm-shapes-ascii"
+
+
+def _spell(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    bad = exc.object[exc.start : exc.end]
+    return "".join(ASCII_SPELLINGS.get(char, "?") for char in bad), exc.end
+
+
+def spell_unencodable() -> None:
+    """Make stdout and stderr print ASCII spellings for what their encoding cannot hold."""
+    codecs.register_error(ASCII_ERRORS, _spell)
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=ASCII_ERRORS)
 
 
 class OneLineErrors:
@@ -105,19 +201,28 @@ class OneLineErrors:
             code = result if isinstance(result, int) else 0
         except click.exceptions.Exit as exc:
             code = exc.exit_code
+        except OutputError as exc:
+            code = fail(str(exc), OUTPUT_FAILED)
         except (click.UsageError, LstmShapesError) as exc:
             # A docs run reports every bad marker it found, each on its own line.
             for error in getattr(exc, "errors", None) or [exc]:
                 code = fail(message_of(error))
         except click.Abort:
             code = fail("aborted", 130)
-        except BrokenPipeError:
-            # The reader went away (e.g. `| head`); nothing left to say to it.
-            sys.stderr.close()
-            code = 0
         if not standalone_mode:
             return code
         sys.exit(code)
+
+    # Reading is checked where it happens, so an OSError met while parsing (--help, --version) or
+    # running is a write: stdout or a file being updated. Caught here, before click's main would
+    # turn a broken pipe into a silent exit 1.
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with writing():
+            return super().make_context(*args, **kwargs)  # type: ignore[misc,no-any-return]
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with writing():
+            return super().invoke(ctx)  # type: ignore[misc]
 
 
 class Command(OneLineErrors, click.Command):
@@ -136,17 +241,34 @@ def fail(message: str, code: int = 2) -> int:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def model_options(hidden: bool = True) -> Callable[[F], F]:
-    """The options that describe a model, shared by the main command and `fit`."""
+class OneFramework(click.Choice):  # type: ignore[type-arg]
+    """A framework's name, where comparing them all ('all') has no meaning."""
+
+    def __init__(self) -> None:
+        super().__init__(FRAMEWORKS)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value == "all":
+            self.fail(f"fit sizes one framework at a time; pick one of {', '.join(FRAMEWORKS)}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+# What `fit` leaves out: options that change no parameter count, and the hidden size it searches for.
+NOT_IN_FIT = ("--hidden", "--batch", "--seq-len", "--batch-first", "--dtype", "--head-activation", "--head-reads")
+
+
+def model_options(fit: bool = False) -> Callable[[F], F]:
+    """The options that describe a model, shared by the main command and (those that change a count) `fit`."""
     options = [
         click.option("--input", "input_size", type=Size(), required=True, help="Input features per time step (x)."),
         click.option("--out", type=Size(), default=None, help="Outputs of a dense head after h_t (o); none if left out."),
         click.option(
             "--framework",
-            type=click.Choice((*FRAMEWORKS, "all")),
+            type=OneFramework() if fit else click.Choice((*FRAMEWORKS, "all")),
             default="keras",
             show_default=True,
-            help="Whose names, layouts and gate order; 'all' compares them side by side.",
+            help="Whose names, layouts and gate order." if fit else
+                 "Whose names, layouts and gate order; 'all' compares them side by side.",
         ),
         click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="The recurrent cell."),
         click.option("--proj", type=Size(), default=None, help="LSTM projection: h_t has P < h units (pytorch, tf1)."),
@@ -175,13 +297,16 @@ def model_options(hidden: bool = True) -> Callable[[F], F]:
                      help="What the head reads: the last step's output, or each direction's final state "
                           "(they differ when bidirectional). Default: final-states for keras, last-step elsewhere."),
     ]
-    if hidden:
-        options.insert(1, click.option("--hidden", type=Size(), required=True,
-                                       help="Hidden units of the cell (h): every gate and c_t."))
+    options.insert(1, click.option("--hidden", type=Size(), required=True,
+                                   help="Hidden units of the cell (h): every gate and c_t."))
 
     def decorate(function: F) -> F:
         for option in reversed(options):
             function = option(function)
+        if fit:
+            function.__click_params__ = [  # type: ignore[attr-defined]
+                p for p in function.__click_params__ if not set(p.opts) & set(NOT_IN_FIT)  # type: ignore[attr-defined]
+            ]
         return function
 
     return decorate
@@ -239,21 +364,18 @@ def main_command(
             verify_memory(report)
         from .terminal import print_report
 
-        print_report(report)
+        with writing():
+            print_report(report)
     elif fmt == "table":  # --framework all, drawn by rich like every other table
-        from .compare import compare
         from .terminal import print_comparison
 
-        options = config_options(params)
-        del options["framework"]
-        comparison = compare(name_of=option_name, **options)
-        if not any(entry.report for entry in comparison.entries):
-            render_plain(params, "text")  # raises the plain path's one-line error: no framework has this
-        print_comparison(comparison)
+        comparison = comparison_of(params, fmt)
+        with writing():
+            print_comparison(comparison)
         report = None
     else:
-        text, report = render_plain(params, "text" if fmt == "table" else fmt, before=verify_memory if verify else None)
-        click.echo(text, nl=False)
+        text, report = render_plain(params, fmt, before=verify_memory if verify else None)
+        emit(text)
     if verify and report is not None:
         from .verify import verify as run_verify
 
@@ -265,31 +387,24 @@ def main_command(
 
 def config_options(params: dict[str, Any]) -> dict[str, Any]:
     """Config's keyword arguments from the command's parsed options."""
-    return dict(
-        input=params["input_size"], hidden=params["hidden"], out=params["out"], framework=params["framework"],
+    options = dict(
+        input=params["input_size"], hidden=params.get("hidden"), out=params["out"], framework=params["framework"],
         cell=params["cell"], proj=params["proj"], peepholes=params["peepholes"], layers=params["layers"],
-        bidirectional=params["bidirectional"], bias=not params["no_bias"], batch=params["batch"],
-        seq_len=params["seq_len"], reset_after=params["reset_after"], batch_first=params["batch_first"],
-        dtype=params["dtype"], head_activation=params["head_activation"], head_bias=not params["no_head_bias"],
-        head_reads=params["head_reads"],
+        bidirectional=params["bidirectional"], bias=not params["no_bias"], batch=params.get("batch"),
+        seq_len=params.get("seq_len"), reset_after=params["reset_after"], batch_first=params.get("batch_first"),
+        dtype=params.get("dtype", "float32"), head_activation=params.get("head_activation"),
+        head_bias=not params["no_head_bias"], head_reads=params.get("head_reads"),
     )
+    return options
 
 
 def render_plain(params: dict[str, Any], fmt: str, before: Any = None) -> tuple[str, Report | None]:
     """What the command prints for `params` in a plain format, whole, and the report if there is one."""
     options = config_options(params)
     if options["framework"] == "all":
-        from .compare import compare
         from .render import render_comparison
 
-        del options["framework"]
-        if fmt in PICTURES:
-            raise click.UsageError(f"--framework all compares tables; --format {fmt} draws one framework's graph")
-        comparison = compare(name_of=option_name, **options)
-        if not any(entry.report for entry in comparison.entries):
-            errors = list(dict.fromkeys(str(e.error) for e in comparison.entries))
-            raise click.UsageError(errors[0] if len(errors) == 1 else "no framework has this combination: " + "; ".join(errors))
-        return render_comparison(comparison, fmt), None
+        return render_comparison(comparison_of(params, fmt), fmt), None
     if fmt in PICTURES and (params.get("explain") or params.get("show_cost")):
         raise click.UsageError(f"--format {fmt} draws the graph; --explain and --cost go with the table formats")
     report = build(Config(**options), explain=bool(params.get("explain")), show_cost=bool(params.get("show_cost")))
@@ -297,6 +412,26 @@ def render_plain(params: dict[str, Any], fmt: str, before: Any = None) -> tuple[
         before(report)
     # Rendered whole before anything is written: a failure never leaves half an output.
     return report.render(fmt), report
+
+
+def comparison_of(params: dict[str, Any], fmt: str) -> Comparison:
+    """`--framework all`: the configuration under every framework, or a usage error if none has it."""
+    from .compare import compare
+
+    options = config_options(params)
+    del options["framework"]
+    if fmt in PICTURES:
+        raise click.UsageError(f"--framework all compares tables; --format {fmt} draws one framework's graph")
+    extra = params.get("explain") or params.get("show_cost")
+    if fmt == "csv" and extra:
+        raise click.UsageError("--framework all --format csv is one row per framework; --explain and --cost "
+                               "need a format with tables (text, markdown, latex, org, json) or one framework")
+    comparison = compare(name_of=option_name, explain=bool(params.get("explain")),
+                         show_cost=bool(params.get("show_cost")), **options)
+    if not any(entry.report for entry in comparison.entries):
+        errors = list(dict.fromkeys(str(e.error) for e in comparison.entries))
+        raise click.UsageError(errors[0] if len(errors) == 1 else "no framework has this combination: " + "; ".join(errors))
+    return comparison
 
 
 def verify_memory(report: Report) -> None:
@@ -341,6 +476,9 @@ def _render_marker(args: list[str]) -> str:
 
 def main() -> None:
     """The console script: `docs ...` and `fit ...` go to those commands, all else traces."""
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to answer
+        os._exit(fail(str(OutputError("standard output is closed")), OUTPUT_FAILED))
+    spell_unencodable()
     args = sys.argv[1:]
     command: click.Command
     if args[:1] == ["docs"]:
@@ -356,8 +494,12 @@ def main() -> None:
     code = command.main(args, prog_name=name, standalone_mode=False)
     try:
         sys.stdout.flush()
+    except OSError as exc:
+        if code != OUTPUT_FAILED:  # said once already if the command met it
+            code = fail(str(output_error(exc)), OUTPUT_FAILED)
+    try:
         sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # the reader went away, or the stream was closed for it
+    except (OSError, AttributeError):  # nobody is left to tell
         pass
     # Everything is written and every file is closed: skip tearing down the interpreter's modules,
     # which takes longer than the answer itself.

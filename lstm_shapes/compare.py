@@ -34,6 +34,36 @@ class Comparison:
     entries: tuple[Entry, ...]
     description: str
 
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{e.framework} {e.report.total_params:,}" if e.report else f"{e.framework} -"
+                           for e in self.entries)
+        return f"<Comparison {self.description}: {counts} params>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: each framework's count, difference, reasons and whole report."""
+        return {
+            "baseline": self.baseline,
+            "frameworks": [
+                {
+                    "framework": e.framework,
+                    "available": e.report is not None,
+                    "total_params": e.report.total_params if e.report else None,
+                    "difference": e.difference,
+                    "reasons": list(e.reasons),
+                    "gate_order": gate_order(e.report) if e.report else None,
+                    "error": e.error,
+                    "report": e.report.to_dict() if e.report else None,
+                }
+                for e in self.entries
+            ],
+        }
+
+    def render(self, fmt: str = "text") -> str:
+        """The comparison in a plain table format: text, markdown, csv, json, latex or org."""
+        from .render import render_comparison
+
+        return render_comparison(self, fmt)
+
 
 def _groups(report: Report) -> dict[str, int]:
     """Parameter counts by what they are (input weights, biases, ...), whatever the packing."""
@@ -69,16 +99,19 @@ def _reason(group: str, delta: int, entry: Report, base: Report) -> str:
     return f"{delta:+,}: {text}"
 
 
-def compare(name_of: Callable[[ConfigError], str] = lambda exc: exc.field, **options: Any) -> Comparison:
+def compare(name_of: Callable[[ConfigError], str] = lambda exc: exc.field, *, explain: bool = False,
+            show_cost: bool = False, **options: Any) -> Comparison:
     """The configuration given by Config's `options` (all but framework) under every framework.
 
-    `name_of` names the field an error is about, e.g. by its command-line option.
+    `name_of` names the field an error is about, e.g. by its command-line option; `explain` and
+    `show_cost` are build()'s, for each framework.
     """
     kwargs = {key: value for key, value in options.items() if key != "framework"}
     built: list[tuple[str, Report | None, str | None]] = []
     for fw in FRAMEWORKS:
         try:
-            built.append((fw, build(Config(**{**kwargs, "framework": fw})), None))
+            report = build(Config(**{**kwargs, "framework": fw}), explain=explain, show_cost=show_cost)
+            built.append((fw, report, None))
         except ConfigError as exc:
             built.append((fw, None, exc.describe(name_of(exc))))
     available = [(fw, rep) for fw, rep, _ in built if rep is not None]

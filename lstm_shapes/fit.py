@@ -8,7 +8,11 @@ from typing import Any
 from .config import MAX_SIZE, Config
 from .errors import ConfigError
 from .params import parts
-from .report import Report, build
+from .report import CELL_NAMES, Report, build
+
+
+# The largest budget: above every count a hidden size up to MAX_SIZE can give one layer.
+MAX_BUDGET = 10**15
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,30 @@ class Fit:
     budget: int
     below: Report | None  # the largest hidden size whose count is within the budget
     above: Report | None  # the smallest hidden size whose count exceeds it
+
+    def __repr__(self) -> str:
+        example = self.below or self.above
+        assert example is not None
+        cfg = example.config
+        best = f"hidden {self.below.config.hidden} ({self.below.total_params:,} params)" if self.below else "no hidden size fits"
+        return f"<Fit {CELL_NAMES[cfg.cell]} {cfg.framework} x={cfg.input} budget {self.budget:,}: {best}>"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: the budget, the best hidden size, and the sizes either side of it."""
+        def side(report: Report | None) -> dict[str, int] | None:
+            if report is None:
+                return None
+            return {"hidden": report.config.hidden, "total_params": report.total_params,
+                    "difference": report.total_params - self.budget}
+
+        best = self.below.config.hidden if self.below else None
+        return {"budget": self.budget, "best_hidden": best, "within": side(self.below), "over": side(self.above)}
+
+    def render(self, fmt: str = "text") -> str:
+        """The fit in text, markdown, csv or json."""
+        from .render.sizing import render_fit
+
+        return render_fit(self, fmt)
 
 
 def count(options: dict[str, Any], hidden: int) -> int:
@@ -25,8 +53,8 @@ def count(options: dict[str, Any], hidden: int) -> int:
 
 def fit(budget: int, **options: Any) -> Fit:
     """Search the hidden size for Config `options` (all but hidden); counts grow with it."""
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
-        raise ConfigError("params", budget, "a whole number of parameters, 1 or more")
+    if isinstance(budget, bool) or not isinstance(budget, int) or not 1 <= budget <= MAX_BUDGET:
+        raise ConfigError("params", budget, f"a whole number from 1 to {MAX_BUDGET:,}")
     low = 1
     proj = options.get("proj")
     if proj is not None and options.get("framework") == "pytorch":

@@ -139,6 +139,11 @@ class Report:
             ),
         }
 
+    def __repr__(self) -> str:
+        cfg = self.config
+        head = f" o={cfg.out}" if cfg.out is not None else ""
+        return f"<Report {CELL_NAMES[cfg.cell]} {cfg.framework} x={cfg.input} h={cfg.hidden}{head}: {self.total_params:,} params>"
+
     def render(self, fmt: str = "text") -> str:
         """The report as text in one of the plain formats (see lstm_shapes.render.FORMATS)."""
         from .render import render
@@ -171,10 +176,12 @@ def build(config: Config, *, explain: bool = False, show_cost: bool = False) -> 
     return report
 
 
-def trace(input: int, hidden: int, out: int | None = None, **options: Any) -> Report:
+def trace(input: int, hidden: int, out: int | None = None, *, explain: bool = False, show_cost: bool = False,
+          **options: Any) -> Report:
     """Trace one step with `input` features and `hidden` units, plus a dense head of `out`.
 
-    Other options are Config's: cell, framework, proj, peepholes, layers, bidirectional, bias,
-    batch, seq_len, reset_after, batch_first, dtype.
+    `explain` and `show_cost` are --explain and --cost; other options are Config's: cell, framework,
+    proj, peepholes, layers, bidirectional, bias, batch, seq_len, reset_after, batch_first, dtype,
+    head_activation, head_bias, head_reads.
     """
-    return build(Config(input=input, hidden=hidden, out=out, **options))
+    return build(Config(input=input, hidden=hidden, out=out, **options), explain=explain, show_cost=show_cost)

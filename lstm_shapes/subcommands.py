@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from .cli import Command, Group, Size, config_options, model_options, render_marker
+from .fit import MAX_BUDGET
+from .cli import Command, Group, Size, config_options, emit, model_options, render_marker
 
 @click.group(cls=Group, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -102,9 +103,7 @@ def render_fit_marker(args: list[str]) -> str:
     params = dict(ctx.params)
     budget = params.pop("budget")
     fmt = params.pop("fmt") if any(a in ("--format", "-f") or a.startswith("--format=") for a in args) else "markdown"
-    if params["framework"] == "all":
-        raise click.UsageError("fit sizes one framework at a time; pick one with --framework")
-    options = config_options({**params, "hidden": 1})
+    options = config_options(params)
     del options["hidden"]
     return render_fit(fit(budget, **options), fmt)
 
@@ -121,8 +120,9 @@ Examples:
   lstm-shapes fit --params 1000000 --input 128
   lstm-shapes fit --params 1000000 --input 128 --framework pytorch --layers 2 --bidirectional
   lstm-shapes fit --params 50000 --input 40 --cell gru --out 10 --format json""")
-@click.option("--params", "budget", type=Size(10**15), required=True, help="The parameter budget.")
-@model_options(hidden=False)
+@click.option("--params", "budget", type=Size(MAX_BUDGET), required=True,
+              help=f"The parameter budget: a whole number from 1 to {MAX_BUDGET:,}.")
+@model_options(fit=True)
 @click.option("--format", "-f", "fmt", type=click.Choice(("text", "markdown", "csv", "json")), default="text",
               show_default=True, help="Output format.")
 def fit_command(budget: int, fmt: str, **params: Any) -> None:
@@ -133,8 +133,6 @@ def fit_command(budget: int, fmt: str, **params: Any) -> None:
     from .fit import fit
     from .render.sizing import render_fit
 
-    if params["framework"] == "all":
-        raise click.UsageError("fit sizes one framework at a time; pick one with --framework")
-    options = config_options({**params, "hidden": 1})
+    options = config_options(params)
     del options["hidden"]
-    click.echo(render_fit(fit(budget, **options), fmt), nl=False)
+    emit(render_fit(fit(budget, **options), fmt))

@@ -81,21 +81,4 @@ def render_comparison(cmp: Comparison, fmt: str) -> str:
 
 
 def comparison_dict(cmp: Comparison) -> dict[str, object]:
-    from ..compare import gate_order
-
-    return {
-        "baseline": cmp.baseline,
-        "frameworks": [
-            {
-                "framework": e.framework,
-                "available": e.report is not None,
-                "total_params": e.report.total_params if e.report else None,
-                "difference": e.difference,
-                "reasons": list(e.reasons),
-                "gate_order": gate_order(e.report) if e.report else None,
-                "error": e.error,
-                "report": e.report.to_dict() if e.report else None,
-            }
-            for e in cmp.entries
-        ],
-    }
+    return cmp.to_dict()

@@ -43,15 +43,7 @@ def fit_table(result: Fit) -> tuple[list[str], Table, list[str]]:
 
 def render_fit(result: Fit, fmt: str) -> str:
     if fmt == "json":
-        def side(report: Report | None) -> dict[str, object] | None:
-            if report is None:
-                return None
-            return {"hidden": report.config.hidden, "total_params": report.total_params,
-                    "difference": report.total_params - result.budget}
-
-        best = result.below.config.hidden if result.below else None
-        return dumps({"budget": result.budget, "best_hidden": best, "within": side(result.below),
-                      "over": side(result.above)}) + "\n"
+        return dumps(result.to_dict()) + "\n"
     head, table, notes = fit_table(result)
     if fmt == "csv":
         buffer = io.StringIO()

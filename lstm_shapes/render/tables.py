@@ -203,7 +203,17 @@ def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], 
     notes += [f"{TITLES[e.framework]}: {e.error}" for e in cmp.entries if e.error]
     if not any(e.reasons for e in cmp.entries) and example is not None:
         notes.insert(0, "Every framework that has this configuration counts the same parameters.")
-    return head, (Table("Frameworks", columns, tuple(rows)),), notes
+    found = [Table("Frameworks", columns, tuple(rows))]
+    # --explain and --cost: every framework's equations and costs in its own names, one table each
+    # with the framework in front, so that formats without table titles (Markdown) still say whose.
+    built = [e for e in cmp.entries if e.report is not None]
+    equations = tuple((TITLES[e.framework], q.node, q.text, q.shapes) for e in built for q in e.report.equations)
+    if equations:
+        found.append(Table("Equations", (Column("framework"), *EQUATION_COLUMNS), equations))
+    if any(e.report.show_cost for e in built):
+        costs = tuple((TITLES[e.framework], *row) for e in built for row in cost_rows(e.report))
+        found.append(Table("Cost", (Column("framework"), *COST_COLUMNS), costs))
+    return head, tuple(found), notes
 
 
 def padded(rows: list[list[str]], aligns: list[str], minimum: int = 0) -> tuple[list[list[str]], list[int]]:
