@@ -6,10 +6,11 @@ Every error is one line on stderr, never a traceback.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -18,6 +19,9 @@ from .config import CELLS, DTYPES, FRAMEWORKS, HEAD_ACTIVATIONS, HEAD_READS, MAX
 from .errors import ConfigError, LstmShapesError
 from .render import FORMATS, PICTURES
 from .report import Report, build
+
+if TYPE_CHECKING:
+    from .quickparse import QuickParser
 
 EXAMPLES = """\b
 Examples:
@@ -312,6 +316,14 @@ def render_marker(args: list[str]) -> str:
         raise ValueError(message_of(exc)) from None
 
 
+@functools.lru_cache(maxsize=1)
+def marker_parser() -> QuickParser:
+    """The main command's options as a quick parser, made once, when the first marker needs it."""
+    from .quickparse import QuickParser
+
+    return QuickParser(main_command)
+
+
 def _render_marker(args: list[str]) -> str:
     for arg in args:
         if arg in NOT_IN_DOCS:
@@ -320,8 +332,9 @@ def _render_marker(args: list[str]) -> str:
         from .subcommands import render_fit_marker
 
         return render_fit_marker(args[1:])
-    ctx = main_command.make_context("lstm-shapes", list(args))
-    params = dict(ctx.params)
+    params = marker_parser().parse(args)
+    if params is None:  # not the plain form the quick parser knows: click decides, and words any error
+        params = dict(main_command.make_context("lstm-shapes", list(args)).params)
     fmt = params.pop("fmt") or "markdown"
     if fmt == "table":
         raise click.UsageError("--format table is for terminals; a document takes markdown, text, csv or json")
