@@ -17,6 +17,7 @@ import re
 import shlex
 import stat
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,6 +232,41 @@ def process(paths: Iterable[str], render: Render) -> list[FileResult]:
     if errors:
         raise DocsErrors(errors)
     return results
+
+
+def check(paths: Iterable[str], render: Render, cached: int = 32) -> tuple[list[Block], int, int]:
+    """The stale blocks, and how many blocks and files were read; raises DocsErrors after the last file.
+
+    For `docs check`, which writes nothing: one file at a time is in memory, only its stale blocks
+    are kept, and only the last `cached` renderings are kept for repeated markers.
+    """
+    outputs: OrderedDict[tuple[str, ...], str] = OrderedDict()
+
+    def render_cached(argv: list[str]) -> str:
+        key = tuple(argv)
+        if key in outputs:
+            outputs.move_to_end(key)
+            return outputs[key]
+        output = outputs[key] = render(argv)
+        if len(outputs) > cached:
+            outputs.popitem(last=False)
+        return output
+
+    errors: list[DocsError] = []
+    stale: list[Block] = []
+    blocks = files = 0
+    for path in markdown_files(paths):
+        try:
+            result = process_file(path, render_cached)
+        except DocsError as exc:
+            errors.append(exc)
+            continue
+        files += 1
+        blocks += len(result.blocks)
+        stale += (block for block in result.blocks if block.stale)
+    if errors:
+        raise DocsErrors(errors)
+    return stale, blocks, files
 
 
 class DocsErrors(LstmShapesError):

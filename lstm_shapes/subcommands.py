@@ -33,11 +33,9 @@ def docs_check(paths: tuple[str, ...]) -> None:
     PATHS are files, or directories searched for *.md files. Exit 0 when all blocks are current
     (or no file is given), 1 when any is stale, 2 when a marker or a file is bad.
     """
-    from .docs import process
+    from .docs import check
 
-    results = process(paths, render_marker)
-    stale = [block for result in results for block in result.blocks if block.stale]
-    count = sum(len(result.blocks) for result in results)
+    stale, count, files = check(paths, render_marker)
     for block in stale:
         click.echo(f"{block.path}:{block.line}: stale block (lstm-shapes {block.args})")
         click.echo(block.diff(), nl=False)
@@ -49,7 +47,7 @@ def docs_check(paths: tuple[str, ...]) -> None:
             err=True,
         )
         click.get_current_context().exit(1)
-    click.echo(f"{count} blocks in {len(results)} files are current", err=True)
+    click.echo(f"{count} blocks in {files} files are current", err=True)
 
 
 @docs_group.command("update", cls=Command)
