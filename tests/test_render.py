@@ -183,3 +183,19 @@ def test_dumps_writes_what_indented_json_with_flat_lists_is() -> None:
         assert dumps(value) == reference_dumps(value)
 
     check()
+
+
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        ("h_t", 3),
+        ("σ(x·Wᵀ) → h", 11),  # the tool's own symbols, one column each
+        ("c\u0303_t", 3),  # the combining tilde takes no column
+        ("日本", 4),  # wide characters take two
+        ("σ日e\u0301", 4),  # mixed: one, two, and an accent over e
+    ],
+)
+def test_display_width_counts_columns_by_hand(text: str, columns: int) -> None:
+    from lstm_shapes.render.tables import width
+
+    assert width(text) == columns

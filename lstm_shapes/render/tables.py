@@ -135,10 +135,18 @@ NARROW = frozenset("σ⊙·→←ᵀ─┐┤┴►")
 COMBINING_TILDE = "\u0303"
 
 
-@lru_cache(maxsize=4096)
+# Deletes the characters above, so that what is left of the tool's own text is ASCII.
+_OWN = str.maketrans(dict.fromkeys(NARROW | {COMBINING_TILDE}))
+
+
 def _wide_width(text: str) -> int:
-    if all(char.isascii() or char in NARROW for char in text.replace(COMBINING_TILDE, "")):
+    if text.translate(_OWN).isascii():
         return len(text) - text.count(COMBINING_TILDE)
+    return _unicode_width(text)
+
+
+@lru_cache(maxsize=1024)
+def _unicode_width(text: str) -> int:
     import unicodedata
 
     total = 0
