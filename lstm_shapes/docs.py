@@ -11,12 +11,10 @@ renders every block before it writes anything, so a bad marker anywhere changes 
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shlex
 import stat
-import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -56,6 +54,8 @@ class Block:
         return self.old != self.new
 
     def diff(self) -> str:
+        import difflib  # only a stale block needs it
+
         where = f"{self.path}:{self.line}"
         lines = difflib.unified_diff(
             self.old.splitlines(keepends=True),
@@ -279,6 +279,8 @@ class DocsErrors(LstmShapesError):
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace the file's content in one step, keeping its mode; a crash leaves the old file whole."""
+    import tempfile  # only `docs update` writes; a check starts faster and smaller without it
+
     target = path.resolve()
     mode = stat.S_IMODE(target.stat().st_mode)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
