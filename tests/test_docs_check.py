@@ -55,3 +55,21 @@ def test_every_bad_file_is_reported_after_the_last_one(tmp_path: Path) -> None:
     with pytest.raises(DocsErrors) as caught:
         check([str(tmp_path)], fake_render([]))
     assert [(Path(e.path).name, e.line) for e in caught.value.errors] == [("a.md", 1), ("c.md", 1)]
+
+
+def imported(argv: list[str], cwd: Path) -> tuple[int, set[str]]:
+    """The exit code of `lstm-shapes ARGV` as a new process, and the top-level modules it imported."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "lstm_shapes", *argv],
+                          capture_output=True, text=True, cwd=cwd)
+    return done.returncode, {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+
+
+def test_a_clean_check_leaves_out_what_only_stale_blocks_and_writes_need(tmp_path: Path) -> None:
+    (tmp_path / "page.md").write_text("<!-- lstm-shapes --input 4 --hidden 2 -->\n<!-- /lstm-shapes -->\n", encoding="utf-8")
+    assert imported(["docs", "update", "page.md"], tmp_path)[0] == 0  # the block is now current
+    code, modules = imported(["docs", "check", "page.md"], tmp_path)
+    assert code == 0 and "lstm_shapes" in modules
+    assert not modules & {"difflib", "tempfile", "rich", "numpy"}
