@@ -10,7 +10,7 @@ markers, and as cog blocks that call the Python API (`lstm_shapes.trace(...).ren
 same output, which is what a user scripting around the tool would write. Both trees are made up
 to date first. Then `lstm-shapes docs check DIR` and `cog --check FILES` run as new processes,
 alternating so that any drift of the machine affects both alike; the script prints the median wall
-time and peak RSS (max RSS of each child, from wait4) of each, and the ratios. The targets: our
+time and peak RSS (max RSS of each run, from GNU time) of each, and the ratios. The targets: our
 median at most a third of cog's, our peak RSS no more than cog's.
 """
 
@@ -38,6 +38,7 @@ FRAMEWORKS = {
 }
 FORMATS = ["markdown", "markdown", "text", "json", "csv"]
 FENCES = {"text": "text", "json": "json", "csv": "csv"}
+TIME = "/usr/bin/time"
 
 
 def marker_args(count: int) -> list[str]:
@@ -75,29 +76,40 @@ def cog_code(args: str) -> str:
     return f"import lstm_shapes; cog.out('\\n' + {call} + '\\n')"
 
 
-def make_trees(ours: Path, cogs: Path, files: int, blocks: int) -> int:
-    """Write both trees, our markers up to date; the cog blocks are empty until `cog -r` fills them."""
+def make_trees(root: Path, files: int, blocks: int) -> int:
+    """Write the three trees; our markers are up to date, the cog blocks empty until `cog -r` fills them.
+
+    markers/ and cog/ hold the same 1,000 blocks; cog-empty/ has as many cog blocks that print one
+    line without calling the package, which is what cog itself costs.
+    """
     all_args = marker_args(files * blocks)
+    for name in ("markers", "cog", "cog-empty"):
+        (root / name).mkdir()
     for f in range(files):
         mine = [f"# Page {f}\n\nSome prose before the tables.\n"]
-        theirs = list(mine)
+        theirs, empty = list(mine), list(mine)
         for args in all_args[f * blocks : (f + 1) * blocks]:
             argv = args.split()
             fmt = argv[argv.index("--format") + 1]
             mine.append(f"<!-- lstm-shapes {args} -->\n{body(render_marker(argv), fmt)}<!-- /lstm-shapes -->\n\nMore prose.\n")
             theirs.append(f"<!-- [[[cog {cog_code(args)} ]]] -->\n<!-- [[[end]]] -->\n\nMore prose.\n")
-        (ours / f"page{f:03}.md").write_text("\n".join(mine), encoding="utf-8")
-        (cogs / f"page{f:03}.md").write_text("\n".join(theirs), encoding="utf-8")
+            empty.append(f"<!-- [[[cog cog.out({args!r}) ]]] -->\n<!-- [[[end]]] -->\n\nMore prose.\n")
+        for name, parts in (("markers", mine), ("cog", theirs), ("cog-empty", empty)):
+            (root / name / f"page{f:03}.md").write_text("\n".join(parts), encoding="utf-8")
     return len(all_args)
 
 
-def run(argv: list[str]) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS in KiB and exit code of one run of argv as a new process."""
+def run(argv: list[str], env: dict[str, str] | None, report: Path) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS in KiB and exit code of one run of argv as a new process.
+
+    The peak comes from GNU time, not from our own wait4: a child forked from this process (which
+    has rendered every block) would count this process's memory before its exec as its own peak.
+    """
     start = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting again
-    return time.perf_counter() - start, usage.ru_maxrss, process.returncode
+    done = subprocess.run([TIME, "-f", "%M", "-o", str(report), *argv], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, env=env)
+    seconds = time.perf_counter() - start
+    return seconds, int(report.read_text().split()[-1]), done.returncode
 
 
 def main() -> None:
@@ -105,45 +117,56 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--blocks", type=int, default=10, help="blocks per file")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--cog-path", metavar="DIR",
+                        help="put DIR first on cog's PYTHONPATH (e.g. an older checkout): the package its blocks import")
     opts = parser.parse_args()
+    cog_env = None
+    if opts.cog_path:
+        cog_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [opts.cog_path, os.environ.get("PYTHONPATH")]))}
     tool, cog = shutil.which("lstm-shapes"), shutil.which("cog")
     if not tool or not cog:
         raise SystemExit("lstm-shapes and cog must be on PATH: pip install . cogapp")
+    if not os.path.exists(TIME):
+        raise SystemExit(f"{TIME} (GNU time) is needed for the peak memory of each run")
     root = Path(tempfile.mkdtemp(prefix="lstm-shapes-bench-"))
     try:
-        ours, cogs = root / "markers", root / "cog"
-        ours.mkdir()
-        cogs.mkdir()
-        total = make_trees(ours, cogs, opts.files, opts.blocks)
-        cog_files = [str(p) for p in sorted(cogs.glob("*.md"))]
-        subprocess.run([cog, "-r", *cog_files], check=True, capture_output=True)
-        for name, argv in (("ours", [tool, "docs", "check", str(ours)]), ("cog", [cog, "--check", *cog_files])):
-            done = subprocess.run(argv, capture_output=True, text=True)  # also warms the file cache
-            if done.returncode != 0:
-                raise SystemExit(f"{name}: the tree is not up to date:\n{done.stdout}{done.stderr}")
+        total = make_trees(root, opts.files, opts.blocks)
+        ours = str(root / "markers")
+        cog_files = [str(p) for p in sorted((root / "cog").glob("*.md"))]
+        empty_files = [str(p) for p in sorted((root / "cog-empty").glob("*.md"))]
+        subprocess.run([cog, "-r", *cog_files, *empty_files], check=True, capture_output=True, env=cog_env)
+        # name: (argv, environment); the first two are compared, the last two show the fixed costs.
         commands = {
-            "lstm-shapes docs check DIR": [tool, "docs", "check", str(ours)],
-            "cog --check FILES": [cog, "--check", *cog_files],
+            "lstm-shapes docs check DIR": ([tool, "docs", "check", ours], None),
+            "cog --check FILES": ([cog, "--check", *cog_files], cog_env),
+            "lstm-shapes docs check (no file)": ([tool, "docs", "check"], None),
+            "cog --check, blocks not calling lstm_shapes": ([cog, "--check", *empty_files], cog_env),
         }
+        for name, (argv, env) in commands.items():
+            done = subprocess.run(argv, capture_output=True, text=True, env=env)  # also warms the file cache
+            if done.returncode != 0:
+                raise SystemExit(f"{name}: not up to date:\n{done.stdout}{done.stderr}")
         times: dict[str, list[float]] = {name: [] for name in commands}
         memory: dict[str, list[int]] = {name: [] for name in commands}
         for _ in range(opts.runs):
-            for name, argv in commands.items():
-                seconds, rss, code = run(argv)
+            for name, (argv, env) in commands.items():
+                seconds, rss, code = run(argv, env, root / "time.txt")
                 assert code == 0, name
                 times[name].append(seconds)
                 memory[name].append(rss)
-        size = sum(p.stat().st_size for p in ours.glob("*.md"))
+        size = sum(p.stat().st_size for p in (root / "markers").glob("*.md"))
+        if opts.cog_path:
+            print(f"cog's blocks import lstm_shapes from {opts.cog_path}")
         print(f"{opts.files} files, {total:,} blocks ({size / 1e6:.1f} MB), {opts.runs} runs each, alternating; "
               f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
-        print(f"{'command':28} {'median':>9} {'min':>9} {'max':>9} {'peak RSS':>9}")
+        print(f"{'command':44} {'median':>9} {'min':>9} {'max':>9} {'peak RSS':>9}")
         medians, peaks = {}, {}
         for name in commands:
             medians[name] = statistics.median(times[name])
             peaks[name] = max(memory[name]) / 1024
-            print(f"{name:28} {medians[name] * 1000:7.0f}ms {min(times[name]) * 1000:7.0f}ms "
+            print(f"{name:44} {medians[name] * 1000:7.0f}ms {min(times[name]) * 1000:7.0f}ms "
                   f"{max(times[name]) * 1000:7.0f}ms {peaks[name]:7.1f}MB")
-        ours_name, cog_name = commands
+        ours_name, cog_name = list(commands)[:2]
         ratio = medians[ours_name] / medians[cog_name]
         print(f"time: ours / cog = {ratio:.2f} (target <= 0.33); "
               f"peak RSS: ours / cog = {peaks[ours_name] / peaks[cog_name]:.2f} (target <= 1.00)")
