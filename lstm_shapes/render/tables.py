@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import NamedTuple, TYPE_CHECKING
 
@@ -135,12 +136,12 @@ NARROW = frozenset("σ⊙·→←ᵀ─┐┤┴►")
 COMBINING_TILDE = "\u0303"
 
 
-# Deletes the characters above, so that what is left of the tool's own text is ASCII.
-_OWN = str.maketrans(dict.fromkeys(NARROW | {COMBINING_TILDE}))
+# Text made only of ASCII and the characters above: the tool's own, measured without Unicode tables.
+_OWN = re.compile("[\x00-\x7f" + re.escape("".join(sorted(NARROW)) + COMBINING_TILDE) + "]*")
 
 
 def _wide_width(text: str) -> int:
-    if text.translate(_OWN).isascii():
+    if _OWN.fullmatch(text):
         return len(text) - text.count(COMBINING_TILDE)
     return _unicode_width(text)
 
