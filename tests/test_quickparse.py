@@ -101,3 +101,20 @@ def test_a_bad_marker_gets_the_command_lines_message(argv: list[str], capsys: py
         return
     assert code == 2
     assert stderr == f"lstm-shapes: error: {caught.value}\n"
+
+
+def test_a_new_option_reaches_the_quick_parser_from_its_declaration_alone() -> None:
+    from lstm_shapes.cli import Size
+
+    @click.command()
+    @click.option("--size", type=Size(), required=True)
+    @click.option("--mode", type=click.Choice(["a", "b"]), default="a")
+    @click.option("--fast/--slow", default=None)
+    @click.option("--loud", is_flag=True)
+    def command(**_: object) -> None:
+        pass
+
+    parser = QuickParser(command)
+    assert parser.parse(["--size", "1_000", "--mode", "b", "--slow"]) == {"size": 1000, "mode": "b", "fast": False, "loud": False}
+    assert parser.parse(["--loud", "--size=3"]) == {"size": 3, "mode": "a", "fast": None, "loud": True}
+    assert parser.parse(["--mode", "c", "--size", "3"]) is None  # not a choice: click words the error
