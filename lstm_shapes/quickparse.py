@@ -27,11 +27,12 @@ class QuickParser:
         self.flags: dict[str, tuple[str, bool]] = {}  # option name -> (param name, value it sets)
         self.valued: dict[str, click.Option] = {}  # option name -> the option, which takes one value
         for param in command.params:
-            if not isinstance(param, click.Option) or not param.expose_value or param.multiple or param.nargs != 1:
-                continue
             assert param.name is not None
-            if param.required:
+            if param.required:  # a required argument is never given here, so click always decides then
                 self.required.append(param.name)
+            if (not isinstance(param, click.Option) or not param.expose_value or param.multiple or param.nargs != 1
+                    or param.callback is not None):
+                continue  # its names stay unknown here: click parses any list that uses them
             if param.is_flag:
                 if not isinstance(param.type, click.types.BoolParamType):  # a flag with other values: for click
                     continue

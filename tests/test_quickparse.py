@@ -118,3 +118,18 @@ def test_a_new_option_reaches_the_quick_parser_from_its_declaration_alone() -> N
     assert parser.parse(["--size", "1_000", "--mode", "b", "--slow"]) == {"size": 1000, "mode": "b", "fast": False, "loud": False}
     assert parser.parse(["--loud", "--size=3"]) == {"size": 3, "mode": "a", "fast": None, "loud": True}
     assert parser.parse(["--mode", "c", "--size", "3"]) is None  # not a choice: click words the error
+
+
+def test_arguments_and_callbacks_are_left_to_click() -> None:
+    @click.command()
+    @click.argument("path")
+    def with_argument(**_: object) -> None:
+        pass
+
+    @click.command()
+    @click.option("--n", type=int, default=1, callback=lambda ctx, param, value: value * 10)
+    def with_callback(**_: object) -> None:
+        pass
+
+    assert QuickParser(with_argument).parse([]) is None  # PATH is required and never given to the quick parser
+    assert QuickParser(with_callback).parse(["--n", "2"]) is None  # the callback would change the value
