@@ -1,17 +1,24 @@
-"""Benchmark: `lstm-shapes docs check` over 100 Markdown files holding 1,000 blocks in all.
+"""Benchmark: `lstm-shapes docs check` against `cog --check` over the same 1,000 blocks in 100 files.
 
-Run by hand (not a test): python bench/docs_check.py [--files 100] [--blocks 10] [--runs 5]
+Run by hand (not a test), with lstm-shapes and cogapp installed in the current environment:
+
+    python bench/docs_check.py [--files 100] [--blocks 10] [--runs 7]
 
 Every block has its own configuration (no two alike, so nothing is served from the per-run cache),
-spread over frameworks, cells, sizes and formats. It prints the median wall time of the whole
-command as a user runs it (a new process each time, Python's start-up included) and of the check
-alone, in-process.
+spread over frameworks, cells, sizes and formats. The same blocks are written twice: as our
+markers, and as cog blocks that call the Python API (`lstm_shapes.trace(...).render(fmt)`) for the
+same output, which is what a user scripting around the tool would write. Both trees are made up
+to date first. Then `lstm-shapes docs check DIR` and `cog --check FILES` run as new processes,
+alternating so that any drift of the machine affects both alike; the script prints the median wall
+time and peak RSS (max RSS of each run, from GNU time) of each, and the ratios. The targets: our
+median at most a third of cog's, our peak RSS no more than cog's.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import shutil
 import statistics
 import subprocess
@@ -21,7 +28,7 @@ import time
 from pathlib import Path
 
 from lstm_shapes.cli import render_marker
-from lstm_shapes.docs import body, process
+from lstm_shapes.docs import body
 
 FRAMEWORKS = {
     "keras": ["", "--cell gru", "--cell rnn --bidirectional", "--layers 2"],
@@ -30,6 +37,8 @@ FRAMEWORKS = {
     "onnx": ["", "--peepholes --bidirectional", "--cell rnn", "--cell gru --reset-after"],
 }
 FORMATS = ["markdown", "markdown", "text", "json", "csv"]
+FENCES = {"text": "text", "json": "json", "csv": "csv"}
+TIME = "/usr/bin/time"
 
 
 def marker_args(count: int) -> list[str]:
@@ -45,44 +54,122 @@ def marker_args(count: int) -> list[str]:
     return args
 
 
-def make_tree(root: Path, files: int, blocks: int) -> int:
+def cog_code(args: str) -> str:
+    """The one line of Python a cog block runs for the same output as the marker `args`."""
+    argv = args.split()
+    keywords: dict[str, object] = {}
+    fmt = "markdown"
+    index = 0
+    while index < len(argv):
+        name = argv[index][2:].replace("-", "_")
+        if name == "format":
+            fmt, index = argv[index + 1], index + 2
+        elif name in ("input", "hidden", "out", "proj", "layers"):
+            keywords[name], index = int(argv[index + 1]), index + 2
+        elif name in ("framework", "cell"):
+            keywords[name], index = argv[index + 1], index + 2
+        else:  # a flag: --bidirectional, --peepholes, --reset-after
+            keywords[name], index = True, index + 1
+    call = "lstm_shapes.trace(" + ", ".join(f"{k}={v!r}" for k, v in keywords.items()) + f").render({fmt!r})"
+    if fmt in FENCES:
+        call = f"'```{FENCES[fmt]}\\n' + {call} + '```\\n'"
+    return f"import lstm_shapes; cog.out('\\n' + {call} + '\\n')"
+
+
+def make_trees(root: Path, files: int, blocks: int) -> int:
+    """Write the three trees; our markers are up to date, the cog blocks empty until `cog -r` fills them.
+
+    markers/ and cog/ hold the same 1,000 blocks; cog-empty/ has as many cog blocks that print one
+    line without calling the package, which is what cog itself costs.
+    """
     all_args = marker_args(files * blocks)
+    for name in ("markers", "cog", "cog-empty"):
+        (root / name).mkdir()
     for f in range(files):
-        parts = [f"# Page {f}\n\nSome prose before the tables.\n"]
+        mine = [f"# Page {f}\n\nSome prose before the tables.\n"]
+        theirs, empty = list(mine), list(mine)
         for args in all_args[f * blocks : (f + 1) * blocks]:
             argv = args.split()
             fmt = argv[argv.index("--format") + 1]
-            parts.append(f"<!-- lstm-shapes {args} -->\n{body(render_marker(argv), fmt)}<!-- /lstm-shapes -->\n\nMore prose.\n")
-        (root / f"page{f:03}.md").write_text("\n".join(parts), encoding="utf-8")
+            mine.append(f"<!-- lstm-shapes {args} -->\n{body(render_marker(argv), fmt)}<!-- /lstm-shapes -->\n\nMore prose.\n")
+            theirs.append(f"<!-- [[[cog {cog_code(args)} ]]] -->\n<!-- [[[end]]] -->\n\nMore prose.\n")
+            empty.append(f"<!-- [[[cog cog.out({args!r}) ]]] -->\n<!-- [[[end]]] -->\n\nMore prose.\n")
+        for name, parts in (("markers", mine), ("cog", theirs), ("cog-empty", empty)):
+            (root / name / f"page{f:03}.md").write_text("\n".join(parts), encoding="utf-8")
     return len(all_args)
+
+
+def run(argv: list[str], env: dict[str, str] | None, report: Path) -> tuple[float, int, int]:
+    """Wall seconds, peak RSS in KiB and exit code of one run of argv as a new process.
+
+    The peak comes from GNU time, not from our own wait4: a child forked from this process (which
+    has rendered every block) would count this process's memory before its exec as its own peak.
+    """
+    start = time.perf_counter()
+    done = subprocess.run([TIME, "-f", "%M", "-o", str(report), *argv], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, env=env)
+    seconds = time.perf_counter() - start
+    return seconds, int(report.read_text().split()[-1]), done.returncode
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--blocks", type=int, default=10, help="blocks per file")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--cog-path", metavar="DIR",
+                        help="put DIR first on cog's PYTHONPATH (e.g. an older checkout): the package its blocks import")
     opts = parser.parse_args()
+    cog_env = None
+    if opts.cog_path:
+        cog_env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [opts.cog_path, os.environ.get("PYTHONPATH")]))}
+    tool, cog = shutil.which("lstm-shapes"), shutil.which("cog")
+    if not tool or not cog:
+        raise SystemExit("lstm-shapes and cog must be on PATH: pip install . cogapp")
+    if not os.path.exists(TIME):
+        raise SystemExit(f"{TIME} (GNU time) is needed for the peak memory of each run")
     root = Path(tempfile.mkdtemp(prefix="lstm-shapes-bench-"))
     try:
-        total = make_tree(root, opts.files, opts.blocks)
-        size = sum(p.stat().st_size for p in root.glob("*.md"))
-        exe = shutil.which("lstm-shapes")
-        command = [exe] if exe else [sys.executable, "-m", "lstm_shapes"]
-        cli_times, core_times = [], []
+        total = make_trees(root, opts.files, opts.blocks)
+        ours = str(root / "markers")
+        cog_files = [str(p) for p in sorted((root / "cog").glob("*.md"))]
+        empty_files = [str(p) for p in sorted((root / "cog-empty").glob("*.md"))]
+        subprocess.run([cog, "-r", *cog_files, *empty_files], check=True, capture_output=True, env=cog_env)
+        # name: (argv, environment); the first two are compared, the last two show the fixed costs.
+        commands = {
+            "lstm-shapes docs check DIR": ([tool, "docs", "check", ours], None),
+            "cog --check FILES": ([cog, "--check", *cog_files], cog_env),
+            "lstm-shapes docs check (no file)": ([tool, "docs", "check"], None),
+            "cog --check, blocks not calling lstm_shapes": ([cog, "--check", *empty_files], cog_env),
+        }
+        for name, (argv, env) in commands.items():
+            done = subprocess.run(argv, capture_output=True, text=True, env=env)  # also warms the file cache
+            if done.returncode != 0:
+                raise SystemExit(f"{name}: not up to date:\n{done.stdout}{done.stderr}")
+        times: dict[str, list[float]] = {name: [] for name in commands}
+        memory: dict[str, list[int]] = {name: [] for name in commands}
         for _ in range(opts.runs):
-            start = time.perf_counter()
-            done = subprocess.run([*command, "docs", "check", str(root)], capture_output=True, text=True)
-            cli_times.append(time.perf_counter() - start)
-            assert done.returncode == 0, done.stderr
-            start = time.perf_counter()
-            results = process([str(root)], render_marker)
-            core_times.append(time.perf_counter() - start)
-            assert not any(b.stale for r in results for b in r.blocks)
-        print(f"{opts.files} files, {total:,} blocks ({size / 1e6:.1f} MB), {opts.runs} runs, Python {sys.version.split()[0]}")
-        print(f"lstm-shapes docs check DIR (new process): median {statistics.median(cli_times) * 1000:.0f} ms")
-        print(f"check alone, in-process:                  median {statistics.median(core_times) * 1000:.0f} ms")
-        print(f"per block, in-process:                    {statistics.median(core_times) / total * 1e6:.0f} µs")
+            for name, (argv, env) in commands.items():
+                seconds, rss, code = run(argv, env, root / "time.txt")
+                assert code == 0, name
+                times[name].append(seconds)
+                memory[name].append(rss)
+        size = sum(p.stat().st_size for p in (root / "markers").glob("*.md"))
+        if opts.cog_path:
+            print(f"cog's blocks import lstm_shapes from {opts.cog_path}")
+        print(f"{opts.files} files, {total:,} blocks ({size / 1e6:.1f} MB), {opts.runs} runs each, alternating; "
+              f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+        print(f"{'command':44} {'median':>9} {'min':>9} {'max':>9} {'peak RSS':>9}")
+        medians, peaks = {}, {}
+        for name in commands:
+            medians[name] = statistics.median(times[name])
+            peaks[name] = max(memory[name]) / 1024
+            print(f"{name:44} {medians[name] * 1000:7.0f}ms {min(times[name]) * 1000:7.0f}ms "
+                  f"{max(times[name]) * 1000:7.0f}ms {peaks[name]:7.1f}MB")
+        ours_name, cog_name = list(commands)[:2]
+        ratio = medians[ours_name] / medians[cog_name]
+        print(f"time: ours / cog = {ratio:.2f} (target <= 0.33); "
+              f"peak RSS: ours / cog = {peaks[ours_name] / peaks[cog_name]:.2f} (target <= 1.00)")
     finally:
         shutil.rmtree(root)
 

@@ -9,6 +9,7 @@ its ASCII spelling (σ as sigmoid, ⊙ as *) instead of an error.
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from .report import Report, build
 
 if TYPE_CHECKING:
     from .compare import Comparison
+    from .quickparse import QuickParser
 
 EXAMPLES = f"""\b
 Examples:
@@ -457,6 +459,14 @@ def render_marker(args: list[str]) -> str:
         raise ValueError(message_of(exc)) from None
 
 
+@functools.lru_cache(maxsize=1)
+def marker_parser() -> QuickParser:
+    """The main command's options as a quick parser, made once, when the first marker needs it."""
+    from .quickparse import QuickParser
+
+    return QuickParser(main_command)
+
+
 def _render_marker(args: list[str]) -> str:
     for arg in args:
         if arg in NOT_IN_DOCS:
@@ -465,11 +475,12 @@ def _render_marker(args: list[str]) -> str:
         from .subcommands import render_fit_marker
 
         return render_fit_marker(args[1:])
-    ctx = main_command.make_context("lstm-shapes", list(args))
-    params = dict(ctx.params)
+    params = marker_parser().parse(args)
+    if params is None:  # not the plain form the quick parser knows: click decides, and words any error
+        params = dict(main_command.make_context("lstm-shapes", list(args)).params)
     fmt = params.pop("fmt") or "markdown"
     if fmt == "table":
-        raise click.UsageError("--format table is for terminals; a document takes markdown, text, csv or json")
+        raise click.UsageError("--format table is for terminals; a document takes " + ", ".join(FORMATS))
     text, _ = render_plain(params, fmt)
     return text
 

@@ -11,12 +11,11 @@ renders every block before it writes anything, so a bad marker anywhere changes 
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import shlex
 import stat
-import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +72,8 @@ class Block:
 
     def diff(self) -> str:
         where = f"{self.path}:{self.line}"
+        import difflib  # only a stale block is shown as a diff
+
         lines = difflib.unified_diff(
             LINE.findall(self.old),
             LINE.findall(self.new),
@@ -382,6 +383,42 @@ def process(paths: Iterable[str], render: Render, skipped: Notice | None = None)
     return results
 
 
+def check(paths: Iterable[str], render: Render, skipped: Notice | None = None,
+          cached: int = 32) -> tuple[list[Block], int, int]:
+    """The stale blocks, and how many blocks and files were read; raises DocsErrors after the last file.
+
+    For `docs check`, which writes nothing: one file at a time is in memory, only its stale blocks
+    are kept, and only the last `cached` renderings are kept for repeated markers.
+    """
+    outputs: OrderedDict[tuple[str, ...], str] = OrderedDict()
+
+    def render_cached(argv: list[str]) -> str:
+        key = tuple(argv)
+        if key in outputs:
+            outputs.move_to_end(key)
+            return outputs[key]
+        output = outputs[key] = render(argv)
+        if len(outputs) > cached:
+            outputs.popitem(last=False)
+        return output
+
+    errors: list[DocsError] = []
+    stale: list[Block] = []
+    blocks = files = 0
+    for path in markdown_files(paths, skipped):
+        try:
+            result = process_file(path, render_cached)
+        except DocsError as exc:
+            errors.append(exc)
+            continue
+        files += 1
+        blocks += len(result.blocks)
+        stale += (block for block in result.blocks if block.stale)
+    if errors:
+        raise DocsErrors(errors)
+    return stale, blocks, files
+
+
 def _problem(result: FileResult) -> str | None:
     """Why the file cannot be replaced with its owner, group and mode kept, if it cannot."""
     target = os.path.realpath(result.path)
@@ -410,6 +447,8 @@ def _problem(result: FileResult) -> str | None:
 def _write_temporary(result: FileResult, target: str) -> str:
     """A temporary file beside the target with the new bytes and the target's owner, group and mode."""
     status = os.stat(target)
+    import tempfile  # only `docs update` writes; a check starts faster and smaller without it
+
     handle, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
                                          suffix=".tmp")
     try:

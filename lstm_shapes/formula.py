@@ -145,7 +145,7 @@ class Prod(Expr):
         factors = self.factors
         if env is None and not ascii and len(factors) > 1:
             # A factor of one (one direction) says nothing in the symbolic form.
-            factors = tuple(f for f in factors if f != Num(1)) or (Num(1),)
+            factors = tuple(f for f in factors if type(f) is not Num or f.value != 1) or (Num(1),)
         out = ""
         for index, factor in enumerate(factors):
             text = factor.render(env, ascii=ascii)

@@ -49,25 +49,23 @@ def docs_check(paths: tuple[str, ...]) -> None:
     PATHS are files, or directories searched for *.md files. Exit 0 when all blocks are current
     (or no file is given), 1 when any is stale, 2 when a marker or a file is bad.
     """
-    from .docs import process
+    from .docs import check
 
-    results = process(paths, render_marker, skipped)
-    stale = [block for result in results for block in result.blocks if block.stale]
-    blocks = sum(len(result.blocks) for result in results)
+    stale, blocks, files = check(paths, render_marker, skipped)
     for block in stale:
         click.echo(f"{block.path}:{block.line}: stale block (lstm-shapes {block.args})")
         click.echo(block.diff(), nl=False)
     if stale:
-        files = sorted({block.path for block in stale})
+        names = sorted({block.path for block in stale})
         click.echo(
             f"{len(stale)} of {count(blocks, 'block')} {'is' if len(stale) == 1 else 'are'} stale; "
             f"to refresh {'it' if len(stale) == 1 else 'them'} run: lstm-shapes docs update "
-            + " ".join(shlex_quote(f) for f in files),
+            + " ".join(shlex_quote(f) for f in names),
             err=True,
         )
         click.get_current_context().exit(1)
     verb = "is" if blocks == 1 else "are"
-    click.echo(f"{count(blocks, 'block')} in {count(len(results), 'file')} {verb} current", err=True)
+    click.echo(f"{count(blocks, 'block')} in {count(files, 'file')} {verb} current", err=True)
 
 
 @docs_group.command("update", cls=Command)

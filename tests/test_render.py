@@ -152,3 +152,50 @@ def test_prettier_leaves_markdown_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "table.md"
     path.write_text(trace(5, 256, 10).render("markdown"), encoding="utf-8")
     subprocess.run(["prettier", "--check", str(path)], check=True, capture_output=True)
+
+
+def reference_dumps(value: object) -> str:
+    """The layout dumps promises, from the standard library: indented JSON, then flat lists joined."""
+    scalar = r'(?:-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|"(?:[^"\\]|\\.)*"|true|false|null)'
+    flat = re.compile(r"\[\n\s+(" + scalar + r"(?:,\n\s+" + scalar + r")*)\n\s*\]")
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return flat.sub(lambda m: "[" + re.sub(r",\n\s+", ", ", m.group(1)) + "]", text)
+
+
+def test_dumps_writes_what_indented_json_with_flat_lists_is() -> None:
+    pytest.importorskip("hypothesis")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from lstm_shapes.render.jsonout import dumps
+
+    keys = st.one_of(st.text(max_size=6), st.integers(-5, 5), st.booleans(), st.none(), st.floats(allow_nan=False))
+    leaves = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8))
+    values = st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(keys, inner, max_size=4),
+        max_leaves=20,
+    )
+
+    @settings(max_examples=400, deadline=None)
+    @given(values)
+    def check(value: object) -> None:
+        assert dumps(value) == reference_dumps(value)
+
+    check()
+
+
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        ("h_t", 3),
+        ("σ(x·Wᵀ) → h", 11),  # the tool's own symbols, one column each
+        ("c\u0303_t", 3),  # the combining tilde takes no column
+        ("日本", 4),  # wide characters take two
+        ("σ日e\u0301", 4),  # mixed: one, two, and an accent over e
+    ],
+)
+def test_display_width_counts_columns_by_hand(text: str, columns: int) -> None:
+    from lstm_shapes.render.tables import width
+
+    assert width(text) == columns

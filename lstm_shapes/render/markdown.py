@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 def cell(text: str, column: Column) -> str:
     # A pipe ends a cell even inside inline code, so it is escaped everywhere.
-    text = text.replace("|", "\\|")
+    if "|" in text:
+        text = text.replace("|", "\\|")
     return f"`{text}`" if column.code and text else text
 
 
@@ -22,7 +23,8 @@ def delimiter(size: int, align: str) -> str:
 
 def markdown_table(table: Table) -> list[str]:
     headers = [column.header for column in table.columns]
-    rows = [headers, *([cell(text, column) for text, column in zip(row, table.columns, strict=True)] for row in table.rows)]
+    columns = table.columns
+    rows = [headers, *([cell(text, column) for text, column in zip(row, columns, strict=True)] for row in table.rows)]
     aligns = [column.align for column in table.columns]
     # Three dashes is the narrowest delimiter the formatters write.
     cells, sizes = padded(rows, aligns, minimum=3)

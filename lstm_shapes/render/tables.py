@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import NamedTuple, TYPE_CHECKING
 
@@ -162,10 +163,18 @@ NARROW = frozenset("σ⊙·→←ᵀ─┐┤┴►")
 COMBINING_TILDE = "\u0303"
 
 
-@lru_cache(maxsize=4096)
+# Text made only of ASCII and the characters above: the tool's own, measured without Unicode tables.
+_OWN = re.compile("[\x00-\x7f" + re.escape("".join(sorted(NARROW)) + COMBINING_TILDE) + "]*")
+
+
 def _wide_width(text: str) -> int:
-    if all(char.isascii() or char in NARROW for char in text.replace(COMBINING_TILDE, "")):
+    if _OWN.fullmatch(text):
         return len(text) - text.count(COMBINING_TILDE)
+    return _unicode_width(text)
+
+
+@lru_cache(maxsize=1024)
+def _unicode_width(text: str) -> int:
     import unicodedata
 
     total = 0
@@ -218,12 +227,14 @@ def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], 
 
 def padded(rows: list[list[str]], aligns: list[str], minimum: int = 0) -> tuple[list[list[str]], list[int]]:
     """Every cell padded to its column's display width (on the left where right-aligned), and the widths."""
-    widths = [[width(text) for text in row] for row in rows]
+    widths = [[len(text) if text.isascii() else _wide_width(text) for text in row] for row in rows]
     sizes = [max(minimum, *column) for column in zip(*widths, strict=True)]
+    right = [align == "right" for align in aligns]
+    # str.ljust counts characters; the difference between characters and columns is added back.
     out = [
         [
-            " " * (size - w) + text if align == "right" else text + " " * (size - w)
-            for text, w, size, align in zip(row, row_widths, sizes, aligns, strict=True)
+            text.rjust(size + len(text) - w) if r else text.ljust(size + len(text) - w)
+            for text, w, size, r in zip(row, row_widths, sizes, right, strict=True)
         ]
         for row, row_widths in zip(rows, widths, strict=True)
     ]
