@@ -267,7 +267,7 @@ def model_options(fit: bool = False) -> Callable[[F], F]:
         click.option(
             "--framework",
             type=OneFramework() if fit else click.Choice((*FRAMEWORKS, "all")),
-            default="keras",
+            default=FRAMEWORKS[0],
             show_default=True,
             help="Whose names, layouts and gate order." if fit else
                  "Whose names, layouts and gate order; 'all' compares them side by side.",

@@ -7,11 +7,10 @@ from math import prod
 from collections.abc import Callable
 from typing import Any
 
-from .config import FRAMEWORKS, TITLES, Config
-from .conventions import gates
+from .config import Config
 from .errors import ConfigError
 from .graph import format_shape
-from .params import biases_per_gate
+from .frameworks import NAMES
 from .report import CELL_NAMES, Report, build
 
 BIAS_WORDS = {0: "no bias", 1: "one bias per gate", 2: "two biases per gate"}
@@ -76,22 +75,12 @@ def _groups(report: Report) -> dict[str, int]:
     return totals
 
 
-def _bias_where(cfg: Config) -> str:
-    if cfg.framework == "pytorch":
-        return " (bias_ih and bias_hh)"
-    if cfg.framework == "onnx":
-        return " (Wb and Rb, both in B)"
-    if cfg.framework == "keras" and cfg.cell == "gru" and cfg.reset_after:
-        return " (the two rows of bias, reset_after=True)"
-    return ""
-
-
 def _reason(group: str, delta: int, entry: Report, base: Report) -> str:
     cfg, bcfg = entry.config, base.config
-    who, whom = TITLES[cfg.framework], TITLES[bcfg.framework]
+    who, whom = cfg.convention.title, bcfg.convention.title
     if group == "biases":
-        nb, bnb = biases_per_gate(cfg), biases_per_gate(bcfg)
-        text = f"{who} keeps {BIAS_WORDS[nb]}{_bias_where(cfg)}; {whom} keeps {BIAS_WORDS[bnb]}"
+        nb, bnb = cfg.convention.biases_per_gate(cfg), bcfg.convention.biases_per_gate(bcfg)
+        text = f"{who} keeps {BIAS_WORDS[nb]}{cfg.convention.bias_where(cfg)}; {whom} keeps {BIAS_WORDS[bnb]}"
     elif group == "peepholes":
         text = f"{who} has peephole weights (3 vectors of h)" if delta > 0 else f"{whom} has peephole weights"
     else:
@@ -108,7 +97,7 @@ def compare(name_of: Callable[[ConfigError], str] = lambda exc: exc.field, *, ex
     """
     kwargs = {key: value for key, value in options.items() if key != "framework"}
     built: list[tuple[str, Report | None, str | None]] = []
-    for fw in FRAMEWORKS:
+    for fw in NAMES:
         try:
             report = build(Config(**{**kwargs, "framework": fw}), explain=explain, show_cost=show_cost)
             built.append((fw, report, None))
@@ -134,17 +123,12 @@ def compare(name_of: Callable[[ConfigError], str] = lambda exc: exc.field, *, ex
 
 
 def gate_order(report: Report) -> str:
-    return ", ".join(ltr or "h" for _, ltr in gates(report.config))
+    return ", ".join(ltr or "h" for _, ltr in report.config.convention.gate_order(report.config))
 
 
 def first_tensors(report: Report) -> str:
     """The first layer's tensors in one direction, by their own short names, with shapes."""
     shown = [w for w in report.weights if w.layer == 0 and w.direction in (0, None)]
-    return ", ".join(f"{w.name.rsplit('/', 1)[-1] if report.config.framework != 'tf1' else _tf1_short(w.name)} "
-                     f"{format_shape(w.shape)}" for w in shown)
-
-
-def _tf1_short(name: str) -> str:
-    parts = name.split("/")
-    return "/".join(parts[-2:]) if parts[-2] in ("gates", "candidate", "projection") else parts[-1]
+    short = report.config.convention.short_name
+    return ", ".join(f"{short(w.name)} {format_shape(w.shape)}" for w in shown)
 

@@ -1,4 +1,4 @@
-"""The validated, frozen description of what to trace, and which frameworks allow what."""
+"""The validated, frozen description of what to trace; which framework allows what comes from its module."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .errors import ConfigError
+from .frameworks import DEFAULT, NAMES, REGISTRY, Framework, having
 
 # Larger sizes are almost surely typos; counts stay exact Python ints well past this.
 MAX_SIZE = 10_000_000
@@ -14,26 +15,14 @@ SIZE_RANGE = f"a whole number from 1 to {MAX_SIZE:,}"
 
 CELLS = ("lstm", "gru", "rnn")
 DTYPES = ("float32", "float16", "bfloat16", "int8")
-FRAMEWORKS = ("keras", "pytorch", "tf1", "onnx")
-TITLES = {"keras": "Keras 3 / TF2", "pytorch": "PyTorch", "tf1": "TF1", "onnx": "ONNX"}
+FRAMEWORKS = NAMES
 
-# Which frameworks have each variant (for LSTM cells unless said otherwise).
-HAS_PROJ = ("pytorch", "tf1")
-HAS_PEEPHOLES = ("tf1", "onnx")
-HAS_NO_BIAS = ("keras", "pytorch", "onnx")
-# GRU: where the reset gate applies. "after" = r ⊙ (U·h + b): Keras reset_after=True, PyTorch,
-# ONNX linear_before_reset=1. "before" = U·(r ⊙ h): Keras reset_after=False, TF1, ONNX's default.
-RESET_AFTER_CHOICES = {"keras": (True, False), "pytorch": (True,), "tf1": (False,), "onnx": (False, True)}
-RESET_AFTER_DEFAULT = {"keras": True, "pytorch": True, "tf1": False, "onnx": False}
-BATCH_FIRST_CHOICES = {"keras": (True,), "pytorch": (False, True), "tf1": (True, False), "onnx": (False, True)}
-BATCH_FIRST_DEFAULT = {"keras": True, "pytorch": False, "tf1": True, "onnx": False}
 # The dense head: its activation (softmax needs two or more outputs to mean anything) and what it
 # reads. "last-step" is the top layer's output at the last time step (PyTorch's output[-1]);
 # "final-states" is each direction's final h (PyTorch's h_n[-D:], Keras' Bidirectional output).
 # They differ only with a backward direction, whose last-step output has seen one step.
 HEAD_ACTIVATIONS = ("softmax", "sigmoid", "none")
 HEAD_READS = ("last-step", "final-states")
-HEAD_READS_DEFAULT = {"keras": "final-states", "pytorch": "last-step", "tf1": "last-step", "onnx": "last-step"}
 
 
 def check_size(field: str, value: object, *, optional: bool = False, limit: int = MAX_SIZE) -> int | None:
@@ -55,7 +44,7 @@ def check_choice(field: str, value: object, choices: tuple[str, ...]) -> str:
 
 
 def names(frameworks: tuple[str, ...]) -> str:
-    return " and ".join(", ".join(TITLES[f] for f in frameworks).rsplit(", ", 1))
+    return " and ".join(", ".join(REGISTRY[f].title for f in frameworks).rsplit(", ", 1))
 
 
 def unsupported(field: str, value: object, what: str) -> ConfigError:
@@ -73,7 +62,7 @@ class Config:
     hidden: int
     out: int | None = None
     cell: str = "lstm"
-    framework: str = "keras"
+    framework: str = DEFAULT
     proj: int | None = None
     peepholes: bool = False
     layers: int = 1
@@ -112,17 +101,18 @@ class Config:
         self._check_variants()
         # Fill in the framework's defaults so that every later reader sees a plain bool.
         if self.cell == "gru" and self.reset_after is None:
-            object.__setattr__(self, "reset_after", RESET_AFTER_DEFAULT[self.framework])
+            object.__setattr__(self, "reset_after", self.convention.reset_after_default)
         if self.batch_first is None:
-            object.__setattr__(self, "batch_first", BATCH_FIRST_DEFAULT[self.framework])
+            object.__setattr__(self, "batch_first", self.convention.batch_first_default)
         if self.out is not None:
             if self.head_activation is None:
                 object.__setattr__(self, "head_activation", "softmax" if self.out >= 2 else "none")
             if self.head_reads is None:
-                object.__setattr__(self, "head_reads", HEAD_READS_DEFAULT[self.framework])
+                object.__setattr__(self, "head_reads", self.convention.head_reads_default)
 
     def _check_variants(self) -> None:
-        fw, title, cell = self.framework, TITLES[self.framework], self.cell
+        fw = self.convention
+        title, cell = fw.title, self.cell
         if self.out is None:
             for field, value, default in (("head_activation", self.head_activation, None),
                                           ("head_bias", self.head_bias, True), ("head_reads", self.head_reads, None)):
@@ -131,35 +121,40 @@ class Config:
         if self.proj is not None:
             if cell != "lstm":
                 raise unsupported("proj", self.proj, f"is for LSTM cells only (a projection of h_t), not {cell}")
-            if fw not in HAS_PROJ:
-                raise unsupported("proj", self.proj, f"is not available in {title}; {names(HAS_PROJ)} have a projection")
-            if fw == "pytorch" and self.proj >= self.hidden:
+            if not fw.has_proj:
+                raise unsupported("proj", self.proj, f"is not available in {title}; {names(having('has_proj'))} have a projection")
+            if fw.proj_below_hidden and self.proj >= self.hidden:
                 raise ConfigError(
-                    "proj", self.proj, "", f"{{name}} must be smaller than --hidden ({self.hidden}) in PyTorch, got {self.proj}"
+                    "proj", self.proj, "", f"{{name}} must be smaller than --hidden ({self.hidden}) in {title}, got {self.proj}"
                 )
         if self.peepholes:
             if cell != "lstm":
                 raise unsupported("peepholes", True, f"are for LSTM cells only, not {cell}")
-            if fw not in HAS_PEEPHOLES:
-                raise unsupported("peepholes", True, f"are not available in {title}; {names(HAS_PEEPHOLES)} have them")
-        if not self.bias and fw not in HAS_NO_BIAS:
-            raise unsupported("bias", False, f"is not available in {title}, whose cells always have a bias; {names(HAS_NO_BIAS)} can drop it")
+            if not fw.has_peepholes:
+                raise unsupported("peepholes", True, f"are not available in {title}; {names(having('has_peepholes'))} have them")
+        if not self.bias and not fw.has_no_bias:
+            raise unsupported("bias", False, f"is not available in {title}, whose cells always have a bias; {names(having('has_no_bias'))} can drop it")
         if self.reset_after is not None:
             if cell != "gru":
                 raise unsupported("reset_after", self.reset_after, f"is for GRU cells only, not {cell}")
-            if self.reset_after not in RESET_AFTER_CHOICES[fw]:
-                have = tuple(f for f, choices in RESET_AFTER_CHOICES.items() if self.reset_after in choices)
+            if self.reset_after not in fw.reset_after_choices:
+                have = tuple(n for n, f in REGISTRY.items() if self.reset_after in f.reset_after_choices)
                 where = "after" if not self.reset_after else "before"
                 raise unsupported(
                     "reset_after", self.reset_after,
                     f"is not available in {title}, whose GRU always applies the reset gate {where} the recurrent "
                     f"product; {names(have)} have it",
                 )
-        if self.batch_first is not None and self.batch_first not in BATCH_FIRST_CHOICES[fw]:
-            have = tuple(f for f, choices in BATCH_FIRST_CHOICES.items() if self.batch_first in choices)
+        if self.batch_first is not None and self.batch_first not in fw.batch_first_choices:
+            have = tuple(n for n, f in REGISTRY.items() if self.batch_first in f.batch_first_choices)
             raise unsupported(
                 "batch_first", self.batch_first, f"is not available in {title}, which takes batch-first input only; {names(have)} have it"
             )
+
+    @property
+    def convention(self) -> Framework:
+        """The framework module's object: its names, layouts, gate order and variants."""
+        return REGISTRY[self.framework]
 
     @property
     def directions(self) -> int:

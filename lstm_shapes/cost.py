@@ -25,7 +25,7 @@ from typing import Callable, NamedTuple
 
 from .config import Config
 from .formula import Expr, Num, Sum, lift, sym
-from .params import H, O, P, biases_per_gate, layer_input_expr, recurrent_expr
+from .params import H, O, P, layer_input_expr, recurrent_expr
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 T, B = sym("T"), sym("B")
@@ -117,18 +117,18 @@ def head_macs(config: Config) -> Expr | None:
 
 def elementwise_per_step(config: Config) -> Expr:
     """Additions and multiplications outside the matrix products, all layers, one step."""
-    nb = biases_per_gate(config)
+    nb = config.convention.biases_per_gate(config)
     if config.cell == "lstm":
         # the two products summed (4h), biases (nb·4h), c_t = f⊙c + i⊙g (3h), m_t = o⊙tanh(c) (h)
         per: Expr = (4 + 4 * nb + 3 + 1) * H
         if config.peepholes:
             per = per + 6 * H  # three products with the cell state, three additions
-        if config.framework == "tf1":
+        if config.convention.forget_bias:
             per = per + H  # forget_bias
     elif config.cell == "gru":
         # r, z: products summed (2h); n: r ⊙ (…) and its sum (2h); biases (nb·3h); then h_t:
         # PyTorch's kernel computes n + z⊙(h−n) (3h), the others z⊙h + (1−z)⊙n as written (4h).
-        update = 3 if config.framework == "pytorch" else 4
+        update = config.convention.gru_update_ops
         per = (2 + 2 + update + 3 * nb) * H
     else:
         per = (1 + nb) * H

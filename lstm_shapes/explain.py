@@ -32,27 +32,11 @@ def compact(shape: tuple[object, ...]) -> str:
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 
-def symbol(framework: str, block: Block) -> str:
-    """The framework's own name for a block, e.g. PyTorch's W_if for the forget gate's input weights."""
-    ltr, kind = block.letter, block.kind
-    sub = f"_{ltr}" if ltr else ""
-    if framework == "pytorch" and not ltr and kind in ("W", "U", "bx", "bh"):
-        # nn.RNN has no gates: PyTorch writes W_ih, W_hh, b_ih, b_hh.
-        return {"W": "W_ih", "U": "W_hh", "bx": "b_ih", "bh": "b_hh"}[kind]
-    if framework == "pytorch":
-        return {"W": f"W_i{ltr}", "U": f"W_h{ltr}", "bx": f"b_i{ltr}", "bh": f"b_h{ltr}", "proj": "W_hr"}.get(kind, kind)
-    if framework == "onnx":
-        return {"W": f"W{sub}", "U": f"R{sub}", "bx": f"Wb{sub}", "bh": f"Rb{sub}", "P": f"P{sub}"}.get(kind, kind)
-    if framework == "tf1":
-        return {"W": f"W{sub}", "U": f"U{sub}", "b": f"b{sub}", "P": f"w_{ltr}_diag", "proj": "W_proj"}.get(kind, kind)
-    return {"W": f"W{sub}", "U": f"U{sub}", "b": f"b{sub}", "bx": f"bx{sub}", "bh": f"bh{sub}"}.get(kind, kind)
-
-
 class _Explainer:
     def __init__(self, report: Report) -> None:
         self.report = report
         self.cfg = report.config
-        self.fw = self.cfg.framework
+        self.fw = self.cfg.convention
         self.shapes = {node.id: node.shape for node in report.nodes}
 
     def find(self, layer: int, kind: str, gate: str) -> list[tuple[Weight, Block]]:
@@ -64,20 +48,20 @@ class _Explainer:
 
     def product(self, left: str, left_shape: tuple[object, ...], pair: tuple[Weight, Block]) -> tuple[str, str]:
         weight, block = pair
-        name = symbol(self.fw, block)
+        name = self.fw.symbol(block)
         stored = compact(weight.block_shape(block))
         tee = "ᵀ" if block.transposed else ""
         return f"{left}·{name}{tee}", f"{compact(left_shape)}·{stored}{tee}"
 
     def vector(self, pair: tuple[Weight, Block]) -> tuple[str, str]:
         weight, block = pair
-        return symbol(self.fw, block), compact(weight.block_shape(block))
+        return self.fw.symbol(block), compact(weight.block_shape(block))
 
     def gate_terms(self, layer: int, prefix: str, gate: str) -> list[tuple[str, str]]:
         x_shape, h_shape = self.shapes[prefix + "x_t"], self.shapes[prefix + "h_prev"]
         terms: list[tuple[str, str]] = []
-        if self.fw == "tf1":
-            # TF1 multiplies [x_t, h_{t-1}] by one kernel block that stacks W (rows for x) over U.
+        if self.fw.fused_kernel:
+            # One kernel block over [x_t, h_{t-1}] that stacks W (rows for x) over U.
             (w, bw), (_, bu) = self.find(layer, "W", gate)[0], self.find(layer, "U", gate)[0]
             rows = w.block_shape(bw)[0] + w.block_shape(bu)[0]
             cat = self.shapes[prefix + "xh_t"]
@@ -120,7 +104,7 @@ class _Explainer:
                     state = "c_t" if base == "o_t" else "c_prev"
                     name, shape = self.vector(peep[0])
                     extra.append((f"{name} ⊙ {LABEL.get(state, state)}", f"{shape} ⊙ {s(state)}"))
-                if base == "f_t" and self.fw == "tf1":
+                if base == "f_t" and self.fw.forget_bias:
                     extra.append(("forget_bias", "()"))
             texts, shapes = zip(*(terms + extra))
             return Equation(node.id, f"{label} = {ACT[base]}({' + '.join(texts)})", f"{' + '.join(shapes)} → {out}")
@@ -143,15 +127,13 @@ class _Explainer:
         if base == "y_t":
             return Equation(node.id, "y_t = [h_t (forward), h_t (backward)]", f"{s('h_t')}, {s('h_t')} → {out}")
         if node.id == "logits":
-            from .conventions import HEAD_READS
-
             source = node.inputs[0]
             kernel = [(w, b) for w in self.report.weights for b in w.blocks if b.kind == "head_W"]
             bias = [w for w in self.report.weights for b in w.blocks if b.kind == "head_b"]
-            head_names = {"keras": ("kernel", "bias"), "tf1": ("kernel", "bias")}.get(self.fw, ("weight", "bias"))
+            head_names = ("weight", "bias") if self.fw.head_transposed else ("kernel", "bias")
             ((w, bw),) = kernel
             tee = "ᵀ" if bw.transposed else ""
-            reads = HEAD_READS[self.fw][self.cfg.head_reads == "final-states"]
+            reads = self.fw.head_reads_texts[self.cfg.head_reads == "final-states"]
             text = f"logits = {source}·{head_names[0]}{tee}" + (f" + {head_names[1]}" if bias else "")
             shapes = f"{compact(self.shapes[source])}·{compact(w.shape)}{tee}" + "".join(
                 f" + {compact(v.shape)}" for v in bias
@@ -168,8 +150,8 @@ class _Explainer:
         bx = self.find(layer, "b", "n_t") + self.find(layer, "bx", "n_t")
         bh = self.find(layer, "bh", "n_t")
         out = compact(node.shape)
-        if self.fw == "tf1":
-            # GRUCell: the candidate kernel multiplies [x_t, r ⊙ h_{t-1}].
+        if self.fw.fused_kernel:
+            # The candidate kernel multiplies [x_t, r ⊙ h_{t-1}], as TF1's GRUCell does.
             (kw, kb), (_, ub) = w, u
             rows = kw.block_shape(kb)[0] + kw.block_shape(ub)[0]
             (bias_name, bias_shape), = [self.vector(p) for p in bx]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .config import MAX_SIZE, Config
+from .frameworks import DEFAULT, REGISTRY
 from .errors import ConfigError
 from .params import parts
 from .report import CELL_NAMES, Report, build
@@ -57,8 +58,10 @@ def fit(budget: int, **options: Any) -> Fit:
         raise ConfigError("params", budget, f"a whole number from 1 to {MAX_BUDGET:,}")
     low = 1
     proj = options.get("proj")
-    if proj is not None and options.get("framework") == "pytorch":
-        low = proj + 1  # PyTorch needs the projection narrower than the cell
+    name = options.get("framework", DEFAULT)
+    fw = REGISTRY.get(name) if isinstance(name, str) else None  # Config says what is wrong with others
+    if proj is not None and fw is not None and fw.proj_below_hidden:
+        low = proj + 1  # the framework needs the projection narrower than the cell
     if low > MAX_SIZE:
         raise ConfigError("proj", proj, "", "{name} leaves no hidden size to search")
     if count(options, low) > budget:  # an impossible combination says so here, before the search

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .config import Config
-from .conventions import letter
-from .params import biases_per_gate
 
 # A dimension is a concrete size or a symbol such as "B" (the batch).
 Dim = int | str
@@ -31,8 +29,6 @@ def format_shape(shape: tuple[object, ...]) -> str:
     inner = ", ".join(str(dim) for dim in shape)
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
-
-SHORT = {"keras": "Keras", "pytorch": "PyTorch", "tf1": "TF1", "onnx": "ONNX"}
 
 MEANINGS = {
     "i_t": "input gate",
@@ -59,15 +55,15 @@ class _Builder:
         return pid
 
     def bias(self, node: str) -> str:
-        ltr = letter(self.config, node)
+        ltr = self.config.convention.letter(self.config, node)
         sub = f"_{ltr}" if ltr else ""
-        nb = biases_per_gate(self.config)
+        nb = self.config.convention.biases_per_gate(self.config)
         return {0: "", 1: f" + b{sub}", 2: f" + bx{sub} + bh{sub}"}[nb]
 
     def linear(self, node: str) -> str:
-        ltr = letter(self.config, node)
+        ltr = self.config.convention.letter(self.config, node)
         sub = f"_{ltr}" if ltr else ""
-        if self.config.framework == "tf1":
+        if self.config.convention.concat == "xh":
             return f"xh_t·[W{sub}; U{sub}]{self.bias(node)}"
         return f"hx_t·[U{sub}; W{sub}]{self.bias(node)}"
 
@@ -87,13 +83,13 @@ def step_graph(config: Config) -> tuple[Node, ...]:
         b.add("h_prev", "h_{t-1}", "state", (), r, "hidden state from step t-1")
         if config.cell == "lstm":
             b.add("c_prev", "c_{t-1}", "state", (), h, "cell state from step t-1")
-        if config.framework == "tf1":
+        if config.convention.concat == "xh":
             b.add("xh_t", "[x_t, h_{t-1}]", "concat(x_t, h_prev)", ("x_t", "h_prev"), width + r,
                   "[x_t, h_prev] side by side: what the gates read")
         else:
             b.add("hx_t", "[h_{t-1}, x_t]", "concat(h_prev, x_t)", ("h_prev", "x_t"), width + r,
                   "[h_prev, x_t] side by side: what the gates read")
-        cat = "xh_t" if config.framework == "tf1" else "hx_t"
+        cat = config.convention.concat + "_t"
         {"lstm": _lstm, "gru": _gru, "rnn": _rnn}[config.cell](b, cat)
         previous = b.prefix + "h_t"
         if D > 1:
@@ -121,10 +117,10 @@ HEAD_NODES = {
 
 
 def _gate(b: _Builder, node: str, act: str, cat: str, extra: str = "", reads: tuple[str, ...] = ()) -> None:
-    ltr = letter(b.config, node)
+    ltr = b.config.convention.letter(b.config, node)
     meaning = MEANINGS[node]
     if ltr and ltr != node[0]:
-        meaning += f" ({SHORT[b.config.framework]} gate {ltr})"
+        meaning += f" ({b.config.convention.short} gate {ltr})"
     label = "c̃_t" if node == "g_t" else node
     b.add(node, label, f"{act}({b.linear(node)}{extra})", (cat, *reads), b.config.hidden, meaning)
 
@@ -132,7 +128,7 @@ def _gate(b: _Builder, node: str, act: str, cat: str, extra: str = "", reads: tu
 def _lstm(b: _Builder, cat: str) -> None:
     cfg = b.config
     peep = cfg.peepholes
-    forget = " + forget_bias" if cfg.framework == "tf1" else ""
+    forget = " + forget_bias" if cfg.convention.forget_bias else ""
     _gate(b, "i_t", "σ", cat, " + P_i ⊙ c_prev" if peep else "", ("c_prev",) if peep else ())
     _gate(b, "f_t", "σ", cat, (" + P_f ⊙ c_prev" if peep else "") + forget, ("c_prev",) if peep else ())
     _gate(b, "g_t", "tanh", cat)
@@ -154,8 +150,8 @@ def _gru(b: _Builder, cat: str) -> None:
     cfg = b.config
     _gate(b, "r_t", "σ", cat)
     _gate(b, "z_t", "σ", cat)
-    n = letter(cfg, "n_t")
-    nb = biases_per_gate(cfg)
+    n = cfg.convention.letter(cfg, "n_t")
+    nb = cfg.convention.biases_per_gate(cfg)
     bx = {0: "", 1: f" + b_{n}", 2: f" + bx_{n}"}[nb]
     bh = f" + bh_{n}" if nb == 2 else ""
     if cfg.reset_after:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
 from math import prod
+from typing import TYPE_CHECKING, NamedTuple
 
-from .config import Config
 from .formula import Expr, Num, sym
+
+if TYPE_CHECKING:
+    from .config import Config
 
 X, H, P, O = sym("x"), sym("h"), sym("p"), sym("o")
 
@@ -131,29 +133,14 @@ def recurrent_expr(config: Config) -> Expr:
     return P if config.proj is not None else H
 
 
-def biases_per_gate(config: Config) -> int:
-    """How many bias vectors each gate has: 0 without bias, 2 where input and recurrent sides have their own."""
-    if not config.bias:
-        return 0
-    if config.framework in ("pytorch", "onnx"):
-        return 2
-    if config.framework == "keras" and config.cell == "gru" and config.reset_after:
-        return 2
-    return 1
-
-
 def part_name(config: Config, layer: int) -> str:
     return config.cell if config.layers == 1 else f"{config.cell} layer {layer}"
-
-
-def head_name(config: Config) -> str:
-    return "dense" if config.framework in ("keras", "tf1") else "head"
 
 
 def parts(config: Config) -> tuple[Part, ...]:
     """One formula per recurrent layer, written as the framework's tensors add up, then the head."""
     env = config.symbols
-    g, nb = config.gates, biases_per_gate(config)
+    g, nb = config.gates, config.convention.biases_per_gate(config)
     r = recurrent_expr(config)
     formulas: list[tuple[str, Expr]] = []
     for layer in range(config.layers):
@@ -169,5 +156,5 @@ def parts(config: Config) -> tuple[Part, ...]:
         formulas.append((part_name(config, layer), total))
     if config.out is not None:
         width = r if config.directions == 1 else config.directions * r
-        formulas.append((head_name(config), O * (width + 1) if config.head_bias else O * width))
+        formulas.append((config.convention.head_name, O * (width + 1) if config.head_bias else O * width))
     return tuple(Part(name, formula, formula.evaluate(env)) for name, formula in formulas)

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .config import Config
-from .conventions import SeqTensor, notes, sequence, title, weights
+from .frameworks import SeqTensor
 from .formula import Expr, Sum
 from .graph import Node, step_graph
 from .params import Part, Weight, parts
@@ -156,15 +156,15 @@ def build(config: Config, *, explain: bool = False, show_cost: bool = False) -> 
 
     `explain` adds every node's equation; `show_cost` puts the cost in the tables too.
     """
-    tensors = weights(config)
+    fw = config.convention
     report = Report(
         config=config,
-        title=f"{CELL_NAMES[config.cell]} cell, one time step ({title(config)} convention)",
+        title=f"{CELL_NAMES[config.cell]} cell, one time step ({fw.title} convention)",
         nodes=step_graph(config),
-        weights=tensors,
+        weights=fw.weights(config),
         parts=parts(config),
-        sequence=sequence(config),
-        notes=notes(config),
+        sequence=fw.sequence(config),
+        notes=fw.notes(config),
         show_cost=show_cost,
     )
     if show_cost:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 # Above this the check would rather refuse than make the machine swap.
 MEMORY_LIMIT = 4 * 2**30
 BYTES = 4  # float32
-TF1_FORGET_BIAS = 1.0
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,7 @@ class _Cell:
 
         cell = self.cfg.cell
         v: dict[str, np.ndarray] = {"x_t": x, "h_prev": h}
-        cat_id = "xh_t" if self.cfg.framework == "tf1" else "hx_t"
+        cat_id = self.cfg.convention.concat + "_t"
         v[cat_id] = np.concatenate([x, h] if cat_id == "xh_t" else [h, x], axis=1)
         if cell == "lstm":
             assert c is not None
@@ -148,8 +147,7 @@ class _Cell:
             peep = self.p.get("P", {})
             pre_i = self._pre("i_t", x, h) + (c * peep["i_t"] if "i_t" in peep else 0)
             pre_f = self._pre("f_t", x, h) + (c * peep["f_t"] if "f_t" in peep else 0)
-            if self.cfg.framework == "tf1":
-                pre_f = pre_f + TF1_FORGET_BIAS
+            pre_f = pre_f + self.cfg.convention.forget_bias
             v["i_t"], v["f_t"] = _sigmoid(pre_i), _sigmoid(pre_f)
             v["g_t"] = np.tanh(self._pre("g_t", x, h))
             v["c_t"] = v["f_t"] * c + v["i_t"] * v["g_t"]
@@ -259,54 +257,7 @@ def run_sequence(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) 
 
     cfg = report.config
     run = _run(report, arrays, _time_major(report, xs))
-    top = run.layer_outputs[-1]  # (T, N, D·r)
-    last = run.finals[-1]
-    fw = cfg.framework
-
-    def batch_major(a: np.ndarray) -> np.ndarray:
-        return a.transpose(1, 0, 2)
-
-    out: dict[str, np.ndarray] = {}
-    if fw == "pytorch":
-        out["output"] = batch_major(top) if cfg.batch_first else top
-        out["h_n"] = np.stack([hc[0] for layer in run.finals for hc in layer])
-        if cfg.cell == "lstm":
-            out["c_n"] = np.stack([hc[1] for layer in run.finals for hc in layer])
-    elif fw == "keras":
-        out["output"] = np.concatenate([hc[0] for hc in last], axis=1)
-        out["sequences"] = batch_major(top)
-        sides = ("forward_", "backward_") if cfg.directions > 1 else ("",)
-        for side, (h, c) in zip(sides, last):
-            out[f"{side}state_h"] = h
-            if c is not None:
-                out[f"{side}state_c"] = c
-    elif fw == "tf1":
-        if cfg.directions > 1 and cfg.layers == 1:
-            r = cfg.recurrent
-            halves = (top[:, :, :r], top[:, :, r:])
-            out["outputs_fw"], out["outputs_bw"] = (batch_major(a) if cfg.batch_first else a for a in halves)
-        else:
-            out["outputs"] = batch_major(top) if cfg.batch_first else top
-        for d in range(cfg.directions):
-            side = ("_fw", "_bw")[d] if cfg.directions > 1 else ""
-            for k in range(cfg.layers):
-                at = f"state{side}" + (f"[{k}]" if cfg.layers > 1 else "")
-                h, c = run.finals[k][d]
-                if c is not None:
-                    out[f"{at}.c"], out[f"{at}.h"] = c, h
-                else:
-                    out[at] = h
-    else:
-        steps_n, batch = top.shape[0], top.shape[1]
-        y = top.reshape(steps_n, batch, cfg.directions, cfg.hidden).transpose(0, 2, 1, 3)  # [T, D, N, h]
-        y_h = np.stack([hc[0] for hc in last])  # [D, N, h]
-        if cfg.batch_first:
-            out["Y"], out["Y_h"] = y.transpose(2, 0, 1, 3), y_h.transpose(1, 0, 2)
-        else:
-            out["Y"], out["Y_h"] = y, y_h
-        if cfg.cell == "lstm":
-            y_c = np.stack([hc[1] for hc in last])
-            out["Y_c"] = y_c.transpose(1, 0, 2) if cfg.batch_first else y_c
+    out: dict[str, np.ndarray] = cfg.convention.returned(cfg, run, np)
     if run.logits is not None:
         out["logits"] = run.logits
         probs = _activate(report, run.logits)

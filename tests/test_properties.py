@@ -16,7 +16,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from lstm_shapes import Config, build  # noqa: E402
 from lstm_shapes.cli import main_command, render_marker  # noqa: E402
-from lstm_shapes.config import BATCH_FIRST_CHOICES, HAS_NO_BIAS, HAS_PEEPHOLES, HAS_PROJ, RESET_AFTER_CHOICES  # noqa: E402
+from lstm_shapes.frameworks import get  # noqa: E402
 from lstm_shapes.docs import DocsError, refresh_text  # noqa: E402
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -38,21 +38,21 @@ def configs(draw: st.DrawFn, max_size: int = 24) -> Config:
         bidirectional=draw(st.booleans()),
         batch=draw(st.none() | st.integers(1, 4)),
         seq_len=draw(st.none() | st.integers(1, 4)),
-        batch_first=draw(st.sampled_from([None, *BATCH_FIRST_CHOICES[framework]])),
+        batch_first=draw(st.sampled_from([None, *get(framework).batch_first_choices])),
         dtype=draw(st.sampled_from(["float32", "float16", "bfloat16", "int8"])),
     )
-    if cell == "lstm" and framework in HAS_PROJ and draw(st.booleans()):
+    if cell == "lstm" and get(framework).has_proj and draw(st.booleans()):
         if framework == "pytorch":
             assume(hidden > 1)
             options["proj"] = draw(st.integers(1, hidden - 1))
         else:
             options["proj"] = draw(st.integers(1, max_size))
-    if cell == "lstm" and framework in HAS_PEEPHOLES:
+    if cell == "lstm" and get(framework).has_peepholes:
         options["peepholes"] = draw(st.booleans())
-    if framework in HAS_NO_BIAS:
+    if get(framework).has_no_bias:
         options["bias"] = draw(st.booleans())
     if cell == "gru":
-        options["reset_after"] = draw(st.sampled_from([None, *RESET_AFTER_CHOICES[framework]]))
+        options["reset_after"] = draw(st.sampled_from([None, *get(framework).reset_after_choices]))
     return Config(**options)  # type: ignore[arg-type]
 
 
@@ -82,7 +82,7 @@ def count_by_hand(c: Config) -> int:
 def test_total_is_the_sum_of_the_weights_and_the_formula(config: Config) -> None:
     data = build(config).to_dict()
     hand = count_by_hand(config)
-    assert sum(w["params"] for w in data["weights"]) == hand  # the tensors, as conventions.py lays them out
+    assert sum(w["params"] for w in data["weights"]) == hand  # the tensors, as the framework module lays them out
     assert sum(p["params"] for p in data["parts"]) == hand  # the formulas of params.py
     # The ASCII expressions as Python itself evaluates them, not the formula module.
     assert sum(eval(p["expression"], {}, dict(data["symbols"])) for p in data["parts"]) == hand

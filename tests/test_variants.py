@@ -211,7 +211,7 @@ def failed(stderr: str) -> list[str]:
 def test_verify_exits_1_when_every_gate_reads_the_same_block(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every gate's slice set to columns 0:h: the shapes still fit and the forward pass runs, but the
     # first h columns of each tensor are read four times and the other 3h never.
-    monkeypatch.setattr("lstm_shapes.conventions._cols", lambda j, h: (0, h))
+    monkeypatch.setattr("lstm_shapes.frameworks.base._cols", lambda j, h: (0, h))
     result = run("--input", "4", "--hidden", "2", "--verify")
     assert result.exit_code == 1
     assert failed(result.stderr) == [

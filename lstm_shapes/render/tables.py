@@ -6,7 +6,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple, TYPE_CHECKING
 
-from ..config import TITLES
+from ..frameworks import get
 from ..graph import format_shape
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], 
     """Heading lines, one table and the reasons, for a configuration under every framework."""
     from ..compare import first_tensors, gate_order
 
-    base = TITLES[cmp.baseline] if cmp.baseline else "the first"
+    base = get(cmp.baseline).title if cmp.baseline else "the first"
     example = next((e.report for e in cmp.entries if e.report is not None), None)
     head = [f"{cmp.description}, under each framework's convention"]
     if example is not None:
@@ -204,23 +204,23 @@ def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], 
     rows = []
     for e in cmp.entries:
         if e.report is None:
-            rows.append((TITLES[e.framework], "-", "-", "-", "not available"))
+            rows.append((get(e.framework).title, "-", "-", "-", "not available"))
         else:
             diff = "" if e.difference is None else f"{e.difference:+,}" if e.difference else "0"
-            rows.append((TITLES[e.framework], count(e.report.total_params), diff, gate_order(e.report), first_tensors(e.report)))
+            rows.append((get(e.framework).title, count(e.report.total_params), diff, gate_order(e.report), first_tensors(e.report)))
     notes = [reason for e in cmp.entries for reason in e.reasons]
-    notes += [f"{TITLES[e.framework]}: {e.error}" for e in cmp.entries if e.error]
+    notes += [f"{get(e.framework).title}: {e.error}" for e in cmp.entries if e.error]
     if not any(e.reasons for e in cmp.entries) and example is not None:
         notes.insert(0, "Every framework that has this configuration counts the same parameters.")
     found = [Table("Frameworks", columns, tuple(rows))]
     # --explain and --cost: every framework's equations and costs in its own names, one table each
     # with the framework in front, so that formats without table titles (Markdown) still say whose.
     built = [e for e in cmp.entries if e.report is not None]
-    equations = tuple((TITLES[e.framework], q.node, q.text, q.shapes) for e in built for q in e.report.equations)
+    equations = tuple((get(e.framework).title, q.node, q.text, q.shapes) for e in built for q in e.report.equations)
     if equations:
         found.append(Table("Equations", (Column("framework"), *EQUATION_COLUMNS), equations))
     if any(e.report.show_cost for e in built):
-        costs = tuple((TITLES[e.framework], *row) for e in built for row in cost_rows(e.report))
+        costs = tuple((get(e.framework).title, *row) for e in built for row in cost_rows(e.report))
         found.append(Table("Cost", (Column("framework"), *COST_COLUMNS), costs))
     return head, tuple(found), notes
 

@@ -1,0 +1,197 @@
+"""What every framework declares, and the machinery its declarations share.
+
+A framework is one subclass of `Framework` in its own module: its gate order, its variants, its
+tensor names both ways, its layout and packing, the tensors it returns for a sequence, its notes and
+its `--explain` symbols. Nothing outside `frameworks/` asks which framework it is looking at.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ..formula import Expr
+from ..params import O, Block, Index, Weight, recurrent_expr, weight
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+Dim = int | str
+Gates = tuple[tuple[str, str], ...]
+# What a tensor name says: its layer and direction (None where one tensor holds all of them, or for
+# the head) and its kind, the framework's own word for the tensor's role ("kernel", "weight_ih", ...).
+Place = tuple[int | None, int | None, str]
+
+RNN_GATE: Gates = (("h_t", ""),)
+HEAD_OUTPUTS = {"softmax": "softmax(logits)", "sigmoid": "σ(logits)"}
+
+
+class SeqTensor(NamedTuple):
+    """A tensor the framework takes or returns for a whole sequence."""
+
+    name: str
+    shape: tuple[Dim, ...]
+    meaning: str
+
+
+def _cols(j: int, h: int) -> tuple[int, int]:
+    return (j * h, (j + 1) * h)
+
+
+class Framework:
+    """One convention: the facts are class attributes, the tensors come from `weights` and `sequence`."""
+
+    name: str  # the --framework value
+    title: str  # "Keras 3 / TF2"
+    short: str  # "Keras", where a node's meaning names the framework's own gate letter
+    gates: dict[str, Gates]  # the packing order per gated cell, as (node id, the framework's letter)
+    peephole_order: Gates = ()  # the order of the peephole vectors, where there are any
+
+    # Variants (LSTM ones unless said otherwise).
+    has_proj = False
+    proj_below_hidden = False  # the projection must be narrower than the cell
+    has_peepholes = False
+    has_no_bias = False
+    # GRU: where the reset gate applies. True = r ⊙ (U·h + b) (Keras reset_after=True, PyTorch, ONNX
+    # linear_before_reset=1); False = U·(r ⊙ h) (Keras reset_after=False, TF1, ONNX's default).
+    reset_after_choices: tuple[bool, ...] = (False,)
+    reset_after_default = False
+    batch_first_choices: tuple[bool, ...] = (True,)
+    batch_first_default = True
+    head_reads_default = "last-step"
+    # What the head reads, as the framework writes it: (the last step's output, the final states).
+    head_reads_texts: tuple[str, str]
+
+    # Layout and arithmetic.
+    concat = "hx"  # the gates read [h_prev, x_t] ("hx") or [x_t, h_prev] ("xh")
+    fused_kernel = False  # one kernel over the concatenation instead of W and U apart
+    forget_bias = 0.0  # a constant added to the forget gate at run time, not a variable
+    gru_update_ops = 4  # element-wise ops of the GRU's h_t: z⊙h + (1−z)⊙n, or 3 for n + z⊙(h−n)
+    head_prefix = "head."
+    head_transposed = True  # the head's matrix stored (out, in)
+    head_name = "head"  # the Part that counts the head
+
+    def gate_order(self, config: Config) -> Gates:
+        return RNN_GATE if config.cell == "rnn" else self.gates[config.cell]
+
+    def letter(self, config: Config, node: str) -> str:
+        return dict(self.gate_order(config)).get(node, "")
+
+    def biases_per_gate(self, config: Config) -> int:
+        """How many bias vectors each gate has: 0 without bias, 2 where each side has its own."""
+        return 1 if config.bias else 0
+
+    def bias_where(self, config: Config) -> str:
+        """Where the biases are kept, when there are two per gate."""
+        return ""
+
+    # --- names, both ways ------------------------------------------------------------------------
+
+    def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
+        """The stored tensor's name for a layer, direction and kind; layer None for the head."""
+        raise NotImplementedError
+
+    def parse_name(self, name: str) -> Place | None:
+        """The (layer, direction, kind) a tensor name says, or None if it is not one of ours."""
+        raise NotImplementedError
+
+    def short_name(self, name: str) -> str:
+        """A tensor's name without its layer's prefix, as a comparison table shows it."""
+        return name.rsplit("/", 1)[-1]
+
+    def symbol(self, block: Block) -> str:
+        """The framework's own name for a block in an equation, e.g. PyTorch's W_if."""
+        sub = f"_{block.letter}" if block.letter else ""
+        return {"W": f"W{sub}", "U": f"U{sub}", "b": f"b{sub}", "bx": f"bx{sub}", "bh": f"bh{sub}"}.get(block.kind, block.kind)
+
+    # --- tensors ---------------------------------------------------------------------------------
+
+    def weights(self, config: Config) -> tuple[Weight, ...]:
+        raise NotImplementedError
+
+    def side_by_side(self, config: Config, kind: str, rows: Index = (None,)) -> list[Block]:
+        """Blocks of gates packed along the last axis: tensor[..., j*h:(j+1)*h]."""
+        h = config.hidden
+        return [Block(kind, node, ltr, (*rows, _cols(j, h)), False) for j, (node, ltr) in enumerate(self.gate_order(config))]
+
+    def stacked(self, config: Config, kind: str, lead: Index = (), offset: int = 0, trailing: bool = True) -> list[Block]:
+        """Blocks of gates stacked along the rows: tensor[..., j*h:(j+1)*h, :]."""
+        h = config.hidden
+        tail: Index = (None,) if trailing else ()
+        return [
+            Block(kind, node, ltr, (*lead, _cols(j + offset, h), *tail), trailing)
+            for j, (node, ltr) in enumerate(self.gate_order(config))
+        ]
+
+    def dense_head(self, config: Config) -> list[Weight]:
+        if config.out is None:
+            return []
+        r = recurrent_expr(config)
+        width: Expr = r if config.directions == 1 else config.directions * r
+        name = self.head_name
+        bias = [weight(config, self.tensor_name(config, None, None, "head_bias"), name, (O,), [Block("head_b", "", "", (None,), False)])]
+        if not config.head_bias:
+            bias = []
+        matrix = self.tensor_name(config, None, None, "head_weight")
+        if self.head_transposed:
+            return [weight(config, matrix, name, (O, width), [Block("head_W", "", "", (None, None), True)]), *bias]
+        return [weight(config, matrix, name, (width, O), [Block("head_W", "", "", (None, None), False)]), *bias]
+
+    # --- a whole sequence ------------------------------------------------------------------------
+
+    def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
+        """The input and the tensors the layer returns, batch n and length t."""
+        raise NotImplementedError
+
+    def sequence(self, config: Config) -> tuple[SeqTensor, ...]:
+        n: Dim = config.batch if config.batch is not None else "B"
+        t: Dim = config.seq_len if config.seq_len is not None else "T"
+        out = self.returns(config, n, t)
+        if config.out is not None:
+            what = self.reads(config)[config.head_reads == "final-states"]
+            out.append(SeqTensor("logits", (n, config.out), f"the head applied to {what}"))
+            if config.head_activation in HEAD_OUTPUTS:
+                out.append(SeqTensor("probs", (n, config.out), HEAD_OUTPUTS[config.head_activation]))
+        return tuple(out)
+
+    def reads(self, config: Config) -> tuple[str, str]:
+        """What the head reads in the sequence's own words: (the last step's output, the final states)."""
+        raise NotImplementedError
+
+    def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
+        """The returned tensors from a numpy run (verify's `_Run`); `np` is numpy, passed in by verify."""
+        raise NotImplementedError
+
+    # --- notes -----------------------------------------------------------------------------------
+
+    def weight_notes(self, config: Config) -> list[str]:
+        """What a reader of this framework's weight tables should know."""
+        return []
+
+    def layout_notes(self, config: Config) -> list[str]:
+        """What a reader should know about the input layout."""
+        return []
+
+    def notes(self, config: Config) -> tuple[str, ...]:
+        said = self.weight_notes(config)
+        if config.cell == "gru":
+            where = "r ⊙ (U·h_prev + b)" if config.reset_after else "(r ⊙ h_prev)·U"
+            said.append(f"The GRU candidate applies the reset gate as {where}.")
+        said += self.layout_notes(config)
+        if config.out is not None:
+            said += self.head_notes(config)
+        return tuple(said)
+
+    def head_notes(self, config: Config) -> list[str]:
+        """What the dense head reads, where that matters, and a softmax that cannot mean anything."""
+        said = []
+        last, final = self.head_reads_texts
+        if config.bidirectional and config.head_reads == "last-step":
+            said.append(f"The head reads {last}, the last time step's output: its backward half has seen only that one "
+                        f"step, so it is not the backward direction's final state. --head-reads final-states reads "
+                        f"{final} instead.")
+        elif config.bidirectional:
+            said.append(f"The head reads {final}: the forward direction's state after the last step and the backward "
+                        f"direction's after the first. --head-reads last-step reads {last} instead.")
+        if config.head_activation == "softmax" and config.out == 1:
+            said.append("A softmax over one output is always 1.0; for one output use --head-activation sigmoid or none.")
+        return said

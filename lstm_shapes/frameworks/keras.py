@@ -1,0 +1,104 @@
+"""Keras 3 (and tf.keras 2): LSTM, GRU and SimpleRNN layers, Bidirectional, a Dense head."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..params import H, Weight, layer_input_expr, part_name, weight
+from .base import Dim, Framework, Place, SeqTensor
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+LAYER = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}
+NAME = re.compile(r"(?:bidirectional(?:_(\d+))?/(forward|backward)_)?(lstm|gru|simple_rnn)(?:_(\d+))?/\3_cell/"
+                  r"(kernel|recurrent_kernel|bias)")
+HEAD = {"head_weight": "dense/kernel", "head_bias": "dense/bias"}
+
+
+class Keras(Framework):
+    name = "keras"
+    title = "Keras 3 / TF2"
+    short = "Keras"
+    gates = {
+        "lstm": (("i_t", "i"), ("f_t", "f"), ("g_t", "c"), ("o_t", "o")),
+        "gru": (("z_t", "z"), ("r_t", "r"), ("n_t", "h")),
+    }
+    has_no_bias = True
+    reset_after_choices = (True, False)
+    reset_after_default = True
+    head_reads_default = "final-states"
+    head_reads_texts = ("sequences[:, -1] (return_sequences=True)", "the layer's output (Bidirectional's final states)")
+    head_prefix = "dense/"
+    head_transposed = False
+    head_name = "dense"
+
+    def biases_per_gate(self, config: Config) -> int:
+        if config.bias and config.cell == "gru" and config.reset_after:
+            return 2  # one row for the input side, one for the recurrent side
+        return super().biases_per_gate(config)
+
+    def bias_where(self, config: Config) -> str:
+        return " (the two rows of bias, reset_after=True)" if self.biases_per_gate(config) == 2 else ""
+
+    def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
+        if layer is None:
+            return HEAD[kind]
+        base, sfx = LAYER[config.cell], "" if layer == 0 else f"_{layer}"
+        if config.bidirectional:
+            return f"bidirectional{sfx}/{'forward' if direction == 0 else 'backward'}_{base}{sfx}/{base}_cell/{kind}"
+        return f"{base}{sfx}/{base}_cell/{kind}"
+
+    def parse_name(self, name: str) -> Place | None:
+        for kind, text in HEAD.items():
+            if name == text:
+                return (None, None, kind)
+        m = NAME.fullmatch(name)
+        if m is None or (m[2] and m[1] != m[4]):  # Bidirectional and its layer carry the same suffix
+            return None
+        return (int(m[4] or 0), ("forward", "backward").index(m[2]) if m[2] else 0, m[5])
+
+    def weights(self, config: Config) -> tuple[Weight, ...]:
+        g = config.gates
+        out: list[Weight] = []
+        for k in range(config.layers):
+            inp, part = layer_input_expr(config, k), part_name(config, k)
+            for d in range(config.directions):
+                def named(kind: str) -> str:
+                    return self.tensor_name(config, k, d, kind)
+                out.append(weight(config, named("kernel"), part, (inp, g * H), self.side_by_side(config, "W"), k, d))
+                out.append(weight(config, named("recurrent_kernel"), part, (H, g * H), self.side_by_side(config, "U"), k, d))
+                if self.biases_per_gate(config) == 2:
+                    blocks = self.side_by_side(config, "bx", rows=(0,)) + self.side_by_side(config, "bh", rows=(1,))
+                    out.append(weight(config, named("bias"), part, (2, g * H), blocks, k, d))
+                elif config.bias:
+                    out.append(weight(config, named("bias"), part, (g * H,), self.side_by_side(config, "b", rows=()), k, d))
+        return tuple(out + self.dense_head(config))
+
+    def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
+        x, h, D = config.input, config.hidden, config.directions
+        out = [
+            SeqTensor("input", (n, t, x), "the input sequence"),
+            SeqTensor("output", (n, D * h), "the last layer's final output (return_sequences=False)"),
+            SeqTensor("sequences", (n, t, D * h), "the last layer's output at every step (return_sequences=True)"),
+        ]
+        for side in ("forward_", "backward_") if D > 1 else ("",):
+            out.append(SeqTensor(f"{side}state_h", (n, h), "final h (return_state=True)"))
+            if config.cell == "lstm":
+                out.append(SeqTensor(f"{side}state_c", (n, h), "final c (return_state=True)"))
+        return out
+
+    def reads(self, config: Config) -> tuple[str, str]:
+        return ("sequences[:, -1], the output at the last step (return_sequences=True)",
+                "output" + (", Bidirectional's final states" if config.directions > 1 else ""))
+
+    def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
+        last = run.finals[-1]
+        out = {"output": np.concatenate([hc[0] for hc in last], axis=1),
+               "sequences": run.layer_outputs[-1].transpose(1, 0, 2)}
+        for side, (h, c) in zip(("forward_", "backward_") if config.directions > 1 else ("",), last):
+            out[f"{side}state_h"] = h
+            if c is not None:
+                out[f"{side}state_c"] = c
+        return out

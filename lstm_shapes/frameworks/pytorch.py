@@ -1,0 +1,109 @@
+"""PyTorch: nn.LSTM, nn.GRU and nn.RNN, with an nn.Linear head in one module beside them."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..params import H, Block, Weight, layer_input_expr, part_name, recurrent_expr, weight
+from .base import Dim, Framework, Place, SeqTensor
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+NAME = re.compile(r"(?:rnn\.)?(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?")
+HEAD = {"head_weight": "head.weight", "head_bias": "head.bias"}
+
+
+class PyTorch(Framework):
+    name = "pytorch"
+    title = "PyTorch"
+    short = "PyTorch"
+    gates = {
+        "lstm": (("i_t", "i"), ("f_t", "f"), ("g_t", "g"), ("o_t", "o")),
+        "gru": (("r_t", "r"), ("z_t", "z"), ("n_t", "n")),
+    }
+    has_proj = True
+    proj_below_hidden = True
+    has_no_bias = True
+    reset_after_choices = (True,)
+    reset_after_default = True
+    batch_first_choices = (False, True)
+    batch_first_default = False
+    head_reads_texts = ("output[-1]", "h_n[-2] and h_n[-1] side by side")
+    gru_update_ops = 3  # its kernel computes n + z⊙(h−n)
+
+    def biases_per_gate(self, config: Config) -> int:
+        return 2 if config.bias else 0  # bias_ih and bias_hh, kept apart for cuDNN
+
+    def bias_where(self, config: Config) -> str:
+        return " (bias_ih and bias_hh)"
+
+    def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
+        if layer is None:
+            return HEAD[kind]
+        # With a head, the names are those of one nn.Module holding both: `rnn.weight_ih_l0`, `head.weight`.
+        module = "rnn." if config.out is not None else ""
+        return f"{module}{kind}_l{layer}" + ("_reverse" if direction else "")
+
+    def parse_name(self, name: str) -> Place | None:
+        for kind, text in HEAD.items():
+            if name == text:
+                return (None, None, kind)
+        m = NAME.fullmatch(name)
+        return None if m is None else (int(m[2]), 1 if m[3] else 0, m[1])
+
+    def symbol(self, block: Block) -> str:
+        ltr, kind = block.letter, block.kind
+        if not ltr and kind in ("W", "U", "bx", "bh"):
+            # nn.RNN has no gates: PyTorch writes W_ih, W_hh, b_ih, b_hh.
+            return {"W": "W_ih", "U": "W_hh", "bx": "b_ih", "bh": "b_hh"}[kind]
+        return {"W": f"W_i{ltr}", "U": f"W_h{ltr}", "bx": f"b_i{ltr}", "bh": f"b_h{ltr}", "proj": "W_hr"}.get(kind, kind)
+
+    def weights(self, config: Config) -> tuple[Weight, ...]:
+        g, r = config.gates, recurrent_expr(config)
+        out: list[Weight] = []
+        for k in range(config.layers):
+            part, inp = part_name(config, k), layer_input_expr(config, k)
+            for d in range(config.directions):
+                def named(kind: str) -> str:
+                    return self.tensor_name(config, k, d, kind)
+                out.append(weight(config, named("weight_ih"), part, (g * H, inp), self.stacked(config, "W"), k, d))
+                out.append(weight(config, named("weight_hh"), part, (g * H, r), self.stacked(config, "U"), k, d))
+                if config.bias:
+                    out.append(weight(config, named("bias_ih"), part, (g * H,), self.stacked(config, "bx", trailing=False), k, d))
+                    out.append(weight(config, named("bias_hh"), part, (g * H,), self.stacked(config, "bh", trailing=False), k, d))
+                if config.proj is not None:
+                    proj = [Block("proj", "", "", (None, None), True)]
+                    out.append(weight(config, named("weight_hr"), part, (r, H), proj, k, d))
+        return tuple(out + self.dense_head(config))
+
+    def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
+        x, h, r, D, L = config.input, config.hidden, config.recurrent, config.directions, config.layers
+        bt = (n, t) if config.batch_first else (t, n)
+        out = [
+            SeqTensor("input", (*bt, x), "the input sequence"),
+            SeqTensor("output", (*bt, D * r), "h_t of the last layer at every step" + (", both directions" if D > 1 else "")),
+            SeqTensor("h_n", (D * L, n, r), "final h of every layer and direction"),
+        ]
+        if config.cell == "lstm":
+            out.append(SeqTensor("c_n", (D * L, n, h), "final c of every layer and direction"))
+        return out
+
+    def reads(self, config: Config) -> tuple[str, str]:
+        last = "output[:, -1]" if config.batch_first else "output[-1]"
+        return (f"{last}, the output at the last time step",
+                "h_n[-1]" if config.directions == 1 else "h_n[-2] and h_n[-1] side by side, the last layer's final states")
+
+    def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
+        top = run.layer_outputs[-1]
+        out = {"output": top.transpose(1, 0, 2) if config.batch_first else top,
+               "h_n": np.stack([hc[0] for layer in run.finals for hc in layer])}
+        if config.cell == "lstm":
+            out["c_n"] = np.stack([hc[1] for layer in run.finals for hc in layer])
+        return out
+
+    def weight_notes(self, config: Config) -> list[str]:
+        if not config.bias:
+            return []
+        return ["PyTorch keeps two biases per gate, bias_ih and bias_hh (for cuDNN); they only ever appear summed."]
