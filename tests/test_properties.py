@@ -16,7 +16,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from lstm_shapes import Config, build  # noqa: E402
 from lstm_shapes.cli import main_command, render_marker  # noqa: E402
-from lstm_shapes.frameworks import get  # noqa: E402
+from lstm_shapes.frameworks import NAMES, get  # noqa: E402
 from lstm_shapes.docs import DocsError, refresh_text  # noqa: E402
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -25,7 +25,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 @st.composite
 def configs(draw: st.DrawFn, max_size: int = 24) -> Config:
     """Valid configurations, built from the rules of what each framework has."""
-    framework = draw(st.sampled_from(["keras", "pytorch", "tf1", "onnx"]))
+    framework = draw(st.sampled_from(NAMES))
     cell = draw(st.sampled_from(["lstm", "gru", "rnn"]))
     hidden = draw(st.integers(1, max_size))
     options: dict[str, object] = dict(
@@ -42,7 +42,7 @@ def configs(draw: st.DrawFn, max_size: int = 24) -> Config:
         dtype=draw(st.sampled_from(["float32", "float16", "bfloat16", "int8"])),
     )
     if cell == "lstm" and get(framework).has_proj and draw(st.booleans()):
-        if framework == "pytorch":
+        if get(framework).proj_below_hidden:
             assume(hidden > 1)
             options["proj"] = draw(st.integers(1, hidden - 1))
         else:

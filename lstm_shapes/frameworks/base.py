@@ -61,7 +61,11 @@ class Framework:
     # What the head reads, as the framework writes it: (the last step's output, the final states).
     head_reads_texts: tuple[str, str]
 
+    # Tensor kinds: the framework's own words for a stored tensor's role, as its names spell them.
+    kinds: tuple[str, ...]
+    head_kinds = ("head_weight", "head_bias")
     # Layout and arithmetic.
+    directions_in_one_tensor = False  # one tensor holds every direction on axis 0, named without one
     concat = "hx"  # the gates read [h_prev, x_t] ("hx") or [x_t, h_prev] ("xh")
     fused_kernel = False  # one kernel over the concatenation instead of W and U apart
     forget_bias = 0.0  # a constant added to the forget gate at run time, not a variable

@@ -25,6 +25,7 @@ class Keras(Framework):
         "lstm": (("i_t", "i"), ("f_t", "f"), ("g_t", "c"), ("o_t", "o")),
         "gru": (("z_t", "z"), ("r_t", "r"), ("n_t", "h")),
     }
+    kinds = ("kernel", "recurrent_kernel", "bias")
     has_no_bias = True
     reset_after_choices = (True, False)
     reset_after_default = True

@@ -25,12 +25,14 @@ class ONNX(Framework):
         "gru": (("z_t", "z"), ("r_t", "r"), ("n_t", "h")),
     }
     peephole_order = PEEPHOLES
+    kinds = ("W", "R", "B", "P")
     has_peepholes = True
     has_no_bias = True
     reset_after_choices = (False, True)  # linear_before_reset=0 or 1
     batch_first_choices = (False, True)  # layout=0 or 1
     batch_first_default = False
     head_reads_texts = ("Y[-1]", "Y_h")
+    directions_in_one_tensor = True
 
     def biases_per_gate(self, config: Config) -> int:
         return 2 if config.bias else 0  # Wb and Rb
@@ -48,7 +50,7 @@ class ONNX(Framework):
             if name == text:
                 return (None, None, kind)
         m = NAME.fullmatch(name)
-        return None if m is None else (int(m[2] or 0), None, m[1])  # one tensor holds every direction
+        return None if m is None else (int(m[2] or 0), None, m[1])
 
     def symbol(self, block: Block) -> str:
         sub = f"_{block.letter}" if block.letter else ""

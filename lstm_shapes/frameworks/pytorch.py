@@ -23,6 +23,7 @@ class PyTorch(Framework):
         "lstm": (("i_t", "i"), ("f_t", "f"), ("g_t", "g"), ("o_t", "o")),
         "gru": (("r_t", "r"), ("z_t", "z"), ("n_t", "n")),
     }
+    kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
     has_proj = True
     proj_below_hidden = True
     has_no_bias = True

@@ -13,11 +13,12 @@ if TYPE_CHECKING:
 
 CELL = {"lstm": "lstm_cell", "gru": "gru_cell", "rnn": "basic_rnn_cell"}
 PEEPHOLES = (("f_t", "f"), ("i_t", "i"), ("o_t", "o"))  # w_f_diag, w_i_diag, w_o_diag, in creation order
-KINDS = r"kernel|bias|w_[fio]_diag|projection/kernel|gates/kernel|gates/bias|candidate/kernel|candidate/bias"
+KINDS = ("kernel", "bias", "w_f_diag", "w_i_diag", "w_o_diag", "projection/kernel",
+         "gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias")
 NAME = re.compile(
     r"(?:rnn/|rnn/multi_rnn_cell/cell_(?P<multi>\d+)/|bidirectional_rnn/(?P<side>fw|bw)/"
     r"|stack_bidirectional_rnn/cell_(?P<stack>\d+)/bidirectional_rnn/(?P<sside>fw|bw)/)"
-    rf"(?:lstm_cell|gru_cell|basic_rnn_cell)/(?P<kind>{KINDS})"
+    rf"(?:lstm_cell|gru_cell|basic_rnn_cell)/(?P<kind>{'|'.join(KINDS)})"
 )
 HEAD = {"head_weight": "dense/kernel", "head_bias": "dense/bias"}
 
@@ -31,6 +32,7 @@ class TF1(Framework):
         "gru": (("r_t", "r"), ("z_t", "u"), ("n_t", "c")),
     }
     peephole_order = PEEPHOLES
+    kinds = KINDS
     has_proj = True
     has_peepholes = True
     batch_first_choices = (True, False)

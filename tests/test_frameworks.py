@@ -1,0 +1,110 @@
+"""The frameworks package: one module per convention, names both ways, no name branches elsewhere."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install -e '.[test]')")
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import lstm_shapes  # noqa: E402
+from lstm_shapes import Config, build  # noqa: E402
+from lstm_shapes.frameworks import NAMES, REGISTRY, get  # noqa: E402
+
+from test_properties import configs  # noqa: E402
+
+PACKAGE = Path(lstm_shapes.__file__).parent
+
+
+def framework_literals(path: Path) -> list[tuple[int, str]]:
+    """Every string literal in `path` that is exactly a framework's name, with its line."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [(node.lineno, node.value) for node in ast.walk(tree) if isinstance(node, ast.Constant) and node.value in REGISTRY]
+
+
+def test_no_module_outside_frameworks_names_a_framework() -> None:
+    # Outside frameworks/ a framework is reached through Config.convention or the registry, never by name.
+    found = [(str(path.relative_to(PACKAGE)), *hit) for path in sorted(PACKAGE.rglob("*.py"))
+             if "frameworks" not in path.relative_to(PACKAGE).parts for hit in framework_literals(path)]
+    assert found == []
+
+
+def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text('x = "LSTM projection (pytorch, tf1)"\nif config.framework == "tf1":\n    pass\n', encoding="utf-8")
+    assert framework_literals(probe) == [(2, "tf1")]
+
+
+def test_the_registry_is_in_the_documented_order() -> None:
+    assert NAMES == ("keras", "pytorch", "tf1", "onnx")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX"]
+
+
+# Names as each framework's own documentation and state dicts spell them, with what they say.
+KNOWN = [
+    ("keras", "lstm/lstm_cell/kernel", (0, 0, "kernel")),
+    ("keras", "gru_2/gru_cell/recurrent_kernel", (2, 0, "recurrent_kernel")),
+    ("keras", "bidirectional_1/backward_simple_rnn_1/simple_rnn_cell/bias", (1, 1, "bias")),
+    ("keras", "dense/kernel", (None, None, "head_weight")),
+    ("pytorch", "weight_hh_l1_reverse", (1, 1, "weight_hh")),
+    ("pytorch", "rnn.weight_hr_l0", (0, 0, "weight_hr")),
+    ("pytorch", "head.bias", (None, None, "head_bias")),
+    ("tf1", "rnn/lstm_cell/w_f_diag", (0, 0, "w_f_diag")),
+    ("tf1", "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel", (1, 0, "candidate/kernel")),
+    ("tf1", "stack_bidirectional_rnn/cell_2/bidirectional_rnn/bw/lstm_cell/projection/kernel", (2, 1, "projection/kernel")),
+    ("tf1", "bidirectional_rnn/fw/basic_rnn_cell/bias", (0, 0, "bias")),
+    ("onnx", "R", (0, None, "R")),
+    ("onnx", "B_l3", (3, None, "B")),
+    ("onnx", "head.weight", (None, None, "head_weight")),
+]
+FOREIGN = [
+    ("keras", "weight_ih_l0"), ("keras", "bidirectional/forward_lstm_1/lstm_cell/kernel"),
+    ("pytorch", "lstm/lstm_cell/kernel"), ("pytorch", "weight_ih_l"), ("tf1", "lstm/lstm_cell/kernel"),
+    ("tf1", "rnn/lstm_cell/w_g_diag"), ("onnx", "W_0"), ("onnx", "Y"),
+]
+
+
+@pytest.mark.parametrize(("framework", "name", "place"), KNOWN)
+def test_parse_name_reads_a_framework_name(framework: str, name: str, place: tuple[object, ...]) -> None:
+    assert get(framework).parse_name(name) == place
+
+
+@pytest.mark.parametrize(("framework", "name"), FOREIGN)
+def test_parse_name_refuses_a_name_not_of_its_framework(framework: str, name: str) -> None:
+    assert get(framework).parse_name(name) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(configs(), st.data())
+def test_names_round_trip_both_ways(config: Config, data: st.DataObject) -> None:
+    fw = config.convention
+    report = build(config)
+    for w in report.weights:  # every tensor a report lists names its own layer and direction
+        place = fw.parse_name(w.name)
+        assert place is not None, w.name
+        assert place[:2] == (w.layer, w.direction)
+        assert fw.tensor_name(config, *place) == w.name
+    layer = data.draw(st.integers(0, config.layers - 1))
+    direction = None if fw.directions_in_one_tensor else data.draw(st.integers(0, config.directions - 1))
+    kind = data.draw(st.sampled_from(fw.kinds))
+    assert fw.parse_name(fw.tensor_name(config, layer, direction, kind)) == (layer, direction, kind)
+    head = data.draw(st.sampled_from(fw.head_kinds))
+    assert fw.parse_name(fw.tensor_name(config, None, None, head)) == (None, None, head)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
+def test_parse_name_places_every_torch_parameter(cell: str) -> None:
+    # torch lists its parameters per layer and direction in _all_weights, index layer·D + direction.
+    torch = pytest.importorskip("torch", reason="torch is not installed")
+    extra = {"proj_size": 2} if cell == "LSTM" else {}
+    module = getattr(torch.nn, cell)(3, 4, num_layers=3, bidirectional=True, **extra)
+    fw = get("pytorch")
+    for index, names in enumerate(module._all_weights):
+        layer, direction = divmod(index, 2)
+        for name in names:
+            assert fw.parse_name(name) == (layer, direction, name.rsplit("_l", 1)[0])
