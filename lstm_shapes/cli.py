@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, frameworks
 from .config import CELLS, DTYPES, FRAMEWORKS, HEAD_ACTIVATIONS, HEAD_READS, MAX_LAYERS, MAX_SIZE, Config, check_size
 from .errors import ConfigError, LstmShapesError
 from .render import FORMATS, PICTURES
@@ -259,6 +259,11 @@ class OneFramework(click.Choice):  # type: ignore[type-arg]
 NOT_IN_FIT = ("--hidden", "--batch", "--seq-len", "--batch-first", "--dtype", "--head-activation", "--head-reads")
 
 
+def having(attribute: str) -> str:
+    """The frameworks with a variant, for an option's help."""
+    return ", ".join(frameworks.having(attribute))
+
+
 def model_options(fit: bool = False) -> Callable[[F], F]:
     """The options that describe a model, shared by the main command and (those that change a count) `fit`."""
     options = [
@@ -273,11 +278,11 @@ def model_options(fit: bool = False) -> Callable[[F], F]:
                  "Whose names, layouts and gate order; 'all' compares them side by side.",
         ),
         click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="The recurrent cell."),
-        click.option("--proj", type=Size(), default=None, help="LSTM projection: h_t has P < h units (pytorch, tf1)."),
-        click.option("--peepholes", is_flag=True, help="LSTM peephole connections (tf1, onnx)."),
+        click.option("--proj", type=Size(), default=None, help=f"LSTM projection: h_t has P < h units ({having('has_proj')})."),
+        click.option("--peepholes", is_flag=True, help=f"LSTM peephole connections ({having('has_peepholes')})."),
         click.option("--layers", type=Size(MAX_LAYERS), default=1, show_default=True, help="Stacked recurrent layers."),
         click.option("--bidirectional", is_flag=True, help="A backward direction beside the forward one."),
-        click.option("--no-bias", "no_bias", is_flag=True, help="Cells without biases (keras, pytorch, onnx)."),
+        click.option("--no-bias", "no_bias", is_flag=True, help=f"Cells without biases ({having('has_no_bias')})."),
         click.option("--batch", type=Size(), default=None, help="Batch size (symbolic B if left out)."),
         click.option("--seq-len", type=Size(), default=None, help="Sequence length (symbolic T if left out)."),
         click.option(
