@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from ..config import Config
 
 LAYER = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}
-NAME = re.compile(r"(?:bidirectional(?:_(\d+))?/(forward|backward)_)?(lstm|gru|simple_rnn)(?:_(\d+))?/\3_cell/"
-                  r"(kernel|recurrent_kernel|bias)")
+# A pattern, not a compiled one: re compiles and caches it on first use, not at every start-up.
+NAME = (r"(?:bidirectional(?:_(\d+))?/(forward|backward)_)?(lstm|gru|simple_rnn)(?:_(\d+))?/\3_cell/"
+        r"(kernel|recurrent_kernel|bias)")
 HEAD = {"head_weight": "dense/kernel", "head_bias": "dense/bias"}
 
 
@@ -55,7 +56,7 @@ class Keras(Framework):
         for kind, text in HEAD.items():
             if name == text:
                 return (None, None, kind)
-        m = NAME.fullmatch(name)
+        m = re.fullmatch(NAME, name)
         if m is None or (m[2] and m[1] != m[4]):  # Bidirectional and its layer carry the same suffix
             return None
         return (int(m[4] or 0), ("forward", "backward").index(m[2]) if m[2] else 0, m[5])

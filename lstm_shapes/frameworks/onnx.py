@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ..config import Config
 
 PEEPHOLES = (("i_t", "i"), ("o_t", "o"), ("f_t", "f"))  # P keeps them in the order i, o, f
-NAME = re.compile(r"([WRBP])(?:_l(\d+))?")
+NAME = r"([WRBP])(?:_l(\d+))?"
 HEAD = {"head_weight": "head.weight", "head_bias": "head.bias"}
 
 
@@ -49,7 +49,7 @@ class ONNX(Framework):
         for kind, text in HEAD.items():
             if name == text:
                 return (None, None, kind)
-        m = NAME.fullmatch(name)
+        m = re.fullmatch(NAME, name)
         return None if m is None else (int(m[2] or 0), None, m[1])
 
     def symbol(self, block: Block) -> str:

@@ -11,7 +11,7 @@ from .base import Dim, Framework, Place, SeqTensor
 if TYPE_CHECKING:
     from ..config import Config
 
-NAME = re.compile(r"(?:rnn\.)?(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?")
+NAME = r"(?:rnn\.)?(weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(\d+)(_reverse)?"
 HEAD = {"head_weight": "head.weight", "head_bias": "head.bias"}
 
 
@@ -51,7 +51,7 @@ class PyTorch(Framework):
         for kind, text in HEAD.items():
             if name == text:
                 return (None, None, kind)
-        m = NAME.fullmatch(name)
+        m = re.fullmatch(NAME, name)
         return None if m is None else (int(m[2]), 1 if m[3] else 0, m[1])
 
     def symbol(self, block: Block) -> str:

@@ -15,7 +15,7 @@ CELL = {"lstm": "lstm_cell", "gru": "gru_cell", "rnn": "basic_rnn_cell"}
 PEEPHOLES = (("f_t", "f"), ("i_t", "i"), ("o_t", "o"))  # w_f_diag, w_i_diag, w_o_diag, in creation order
 KINDS = ("kernel", "bias", "w_f_diag", "w_i_diag", "w_o_diag", "projection/kernel",
          "gates/kernel", "gates/bias", "candidate/kernel", "candidate/bias")
-NAME = re.compile(
+NAME = (
     r"(?:rnn/|rnn/multi_rnn_cell/cell_(?P<multi>\d+)/|bidirectional_rnn/(?P<side>fw|bw)/"
     r"|stack_bidirectional_rnn/cell_(?P<stack>\d+)/bidirectional_rnn/(?P<sside>fw|bw)/)"
     rf"(?:lstm_cell|gru_cell|basic_rnn_cell)/(?P<kind>{'|'.join(KINDS)})"
@@ -61,7 +61,7 @@ class TF1(Framework):
         for kind, text in HEAD.items():
             if name == text:
                 return (None, None, kind)
-        m = NAME.fullmatch(name)
+        m = re.fullmatch(NAME, name)
         if m is None:
             return None
         side = m["side"] or m["sside"]
