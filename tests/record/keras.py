@@ -1,0 +1,125 @@
+"""Record tests/vectors/keras.json from the real Keras 3: `KERAS_BACKEND=torch python tests/record/keras.py`.
+
+Not a test. Each case builds the model the tool names weights after (Input, the recurrent layers,
+Bidirectional where asked, a Dense head), assigns seeded weights, runs a seeded input, and writes
+the weights by path, the input and every tensor the tool says Keras returns: `output`
+(return_sequences=False), `sequences`, the states (return_state=True), `logits` and `probs`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # this file must not shadow keras
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+OUT = HERE.parent / "vectors" / "keras.json"
+LAYERS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}
+
+# Non-square sizes; every cell, GRU with either reset placement, stacked and Bidirectional layers,
+# no bias, and a head with Keras' own defaults (softmax over Bidirectional's final states), with no
+# bias, reading the last step, and each activation.
+BASE = dict(framework="keras", batch=2, seq_len=4)
+CASES: list[dict[str, Any]] = [
+    dict(cell="lstm", input=3, hidden=4, layers=2, bidirectional=True, out=3),
+    dict(cell="lstm", input=2, hidden=3, bias=False),
+    dict(cell="gru", reset_after=True, input=3, hidden=4, bidirectional=True, out=2, head_activation="sigmoid",
+         head_reads="last-step", head_bias=False),
+    dict(cell="gru", reset_after=False, input=4, hidden=3, layers=2),
+    dict(cell="gru", reset_after=True, input=3, hidden=2, bias=False),
+    dict(cell="rnn", input=3, hidden=4, layers=2, bidirectional=True, out=1, head_activation="none",
+         head_reads="final-states"),
+    dict(cell="rnn", input=2, hidden=3),
+]
+
+
+def listed(array: Any) -> Any:
+    """A float32 array as nested lists of the shortest decimals that read back to the same float32."""
+    return json.loads(np.array2string(np.asarray(array, dtype=np.float32), separator=",", threshold=10**9,
+                                      floatmode="unique", max_line_width=10**9))
+
+
+def case_id(config: dict[str, Any]) -> str:
+    parts = [config["cell"], f"x{config['input']}", f"h{config['hidden']}", f"L{config.get('layers', 1)}"]
+    if "reset_after" in config:
+        parts.insert(1, f"ra{int(config['reset_after'])}")
+    parts += [flag for flag, on in (("bi", config.get("bidirectional")), ("nobias", config.get("bias") is False)) if on]
+    if config.get("out"):
+        parts.append(f"o{config['out']}-{config.get('head_activation', 'default')}-{config.get('head_reads', 'default')}"
+                     + ("" if config.get("head_bias", True) else "-nobias"))
+    return "-".join(parts)
+
+
+def recurrent(config: dict[str, Any], **kwargs: Any) -> Any:
+    if config["cell"] == "gru":
+        kwargs["reset_after"] = config["reset_after"]
+    layer = LAYERS[config["cell"]](config["hidden"], use_bias=config.get("bias", True), **kwargs)
+    return keras.layers.Bidirectional(layer) if config.get("bidirectional") else layer
+
+
+def to_np(value: Any) -> Any:
+    return keras.ops.convert_to_numpy(value)
+
+
+def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
+    keras.backend.clear_session()  # auto-names start again at lstm, dense, ...
+    rng = np.random.default_rng(index)
+    layers = config.get("layers", 1)
+    reads_last = config.get("head_reads") == "last-step"
+    inp = keras.Input(shape=(None, config["input"]))
+    y, stack = inp, []
+    for k in range(layers):
+        stack.append(recurrent(config, return_sequences=k < layers - 1 or reads_last))
+        y = stack[-1](y)
+    dense = None
+    if config.get("out"):
+        dense = keras.layers.Dense(config["out"], use_bias=config.get("head_bias", True))
+        y = dense(y[:, -1] if reads_last else y)
+    model = keras.Model(inp, y)
+    weights = {}
+    for v in model.weights:
+        array = rng.uniform(-0.6, 0.6, size=tuple(int(d) for d in v.shape)).astype(np.float32)
+        v.assign(array)
+        weights[v.path] = array
+
+    # Every returned tensor from the same layers: a copy of the top layer (same weights) returns them all.
+    y = inp
+    for layer in stack[:-1]:
+        y = layer(y)
+    full = recurrent(config, return_sequences=True, return_state=True)
+    final = recurrent(config)
+    got = full(y)
+    outputs = {"output": final(y), "sequences": got[0]}
+    full.set_weights(stack[-1].get_weights())
+    final.set_weights(stack[-1].get_weights())
+    per = ["state_h", "state_c"] if config["cell"] == "lstm" else ["state_h"]
+    sides = ["forward_", "backward_"] if config.get("bidirectional") else [""]
+    outputs.update(zip([side + name for side in sides for name in per], got[1:]))
+    if dense is not None:
+        outputs["logits"] = dense(got[0][:, -1] if reads_last else outputs["output"])
+        activation = config.get("head_activation", "softmax" if config["out"] >= 2 else "none")
+        if activation != "none":
+            outputs["probs"] = keras.layers.Activation(activation)(outputs["logits"])
+    xs = rng.standard_normal((config["batch"], config["seq_len"], config["input"])).astype(np.float32)
+    values = keras.Model(inp, outputs)(xs)
+    return {"id": case_id(config), "config": config, "weights": {k: listed(v) for k, v in weights.items()},
+            "input": listed(xs), "outputs": {k: listed(to_np(v)) for k, v in values.items()}}
+
+
+def main() -> None:
+    keras.utils.set_random_seed(0)
+    cases = [record(i, {**BASE, **config}) for i, config in enumerate(CASES)]
+    data = {"framework": "keras", "recorded_with": f"keras {keras.__version__} ({keras.backend.backend()} backend)",
+            "cases": cases}
+    OUT.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {OUT} ({OUT.stat().st_size:,} bytes, {len(cases)} cases)")
+
+
+if __name__ == "__main__":
+    main()

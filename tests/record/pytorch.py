@@ -1,0 +1,109 @@
+"""Record tests/vectors/pytorch.json from the real torch: `python tests/record/pytorch.py` (not a test).
+
+Each case seeds torch, builds nn.LSTM / nn.GRU / nn.RNN (with an nn.Linear head in one module beside
+it, as `rnn` and `head`), runs it on a seeded input and writes the state_dict, the input and every
+returned tensor (output, h_n, c_n, logits, probs) as tests/test_vectors.py reads them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+OUT = Path(__file__).resolve().parents[1] / "vectors" / "pytorch.json"
+CELLS = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
+
+# Small and non-square, so that a transposed block cannot pass for an untransposed one; between
+# them: every cell, stacked and bidirectional layers, no bias, a projection, both layouts, and a
+# head with and without a bias, reading the last step or the final states, each activation.
+BASE = dict(framework="pytorch", batch=2, seq_len=3)
+CASES: list[dict[str, Any]] = [
+    dict(cell="lstm", input=3, hidden=4),
+    dict(cell="lstm", input=3, hidden=4, proj=2, layers=2, bidirectional=True, batch_first=True,
+         out=3, head_activation="softmax", head_reads="final-states"),
+    dict(cell="lstm", input=2, hidden=3, bias=False, bidirectional=True, out=2, head_activation="sigmoid",
+         head_reads="last-step", head_bias=False),
+    dict(cell="gru", input=3, hidden=4, layers=2, bidirectional=True),
+    dict(cell="gru", input=4, hidden=3, bias=False, batch_first=True, out=1, head_activation="none",
+         head_reads="last-step"),
+    dict(cell="rnn", input=3, hidden=4, layers=2, bidirectional=True, batch_first=True, out=3,
+         head_activation="none", head_reads="final-states"),
+    dict(cell="rnn", input=2, hidden=3, bias=False),
+]
+
+
+def listed(array: Any) -> Any:
+    """A float32 array as nested lists of the shortest decimals that read back to the same float32."""
+    return json.loads(np.array2string(np.asarray(array, dtype=np.float32), separator=",", threshold=10**9,
+                                      floatmode="unique", max_line_width=10**9))
+
+
+def case_id(config: dict[str, Any]) -> str:
+    parts = [config["cell"], f"x{config['input']}", f"h{config['hidden']}", f"L{config.get('layers', 1)}"]
+    parts += [flag for flag, on in (("bi", config.get("bidirectional")), ("nobias", config.get("bias") is False),
+                                    ("bf", config.get("batch_first"))) if on]
+    if config.get("proj"):
+        parts.append(f"p{config['proj']}")
+    if config.get("out"):
+        parts.append(f"o{config['out']}-{config['head_activation']}-{config['head_reads']}"
+                     + ("" if config.get("head_bias", True) else "-nobias"))
+    return "-".join(parts)
+
+
+class Model(torch.nn.Module):
+    """The recurrent layer and its dense head, as a user writes them."""
+
+    def __init__(self, rnn: torch.nn.Module, width: int, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.rnn = rnn
+        self.head = torch.nn.Linear(width, config["out"], bias=config.get("head_bias", True))
+
+
+def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
+    torch.manual_seed(index)
+    directions = 2 if config.get("bidirectional") else 1
+    kwargs: dict[str, Any] = dict(num_layers=config.get("layers", 1), bias=config.get("bias", True),
+                                  bidirectional=directions == 2, batch_first=config.get("batch_first", False))
+    if config.get("proj"):
+        kwargs["proj_size"] = config["proj"]
+    rnn = CELLS[config["cell"]](config["input"], config["hidden"], **kwargs)
+    whole: torch.nn.Module = rnn
+    if config.get("out"):
+        whole = Model(rnn, directions * (config.get("proj") or config["hidden"]), config)
+    n, t = config["batch"], config["seq_len"]
+    xs = torch.randn((n, t, config["input"]) if kwargs["batch_first"] else (t, n, config["input"]))
+    with torch.no_grad():
+        output, state = rnn(xs)
+        outputs = {"output": output}
+        if config["cell"] == "lstm":
+            outputs["h_n"], outputs["c_n"] = state
+        else:
+            outputs["h_n"] = state
+        if config.get("out"):
+            if config["head_reads"] == "final-states":
+                last = torch.cat(list(outputs["h_n"][-directions:]), dim=1)
+            else:
+                last = output[:, -1] if kwargs["batch_first"] else output[-1]
+            outputs["logits"] = whole.head(last)
+            if config["head_activation"] == "softmax":
+                outputs["probs"] = torch.softmax(outputs["logits"], dim=1)
+            elif config["head_activation"] == "sigmoid":
+                outputs["probs"] = torch.sigmoid(outputs["logits"])
+    return {"id": case_id(config), "config": config,
+            "weights": {name: listed(value) for name, value in whole.state_dict().items()},
+            "input": listed(xs), "outputs": {name: listed(value) for name, value in outputs.items()}}
+
+
+def main() -> None:
+    cases = [record(i, {**BASE, **config}) for i, config in enumerate(CASES)]
+    data = {"framework": "pytorch", "recorded_with": f"torch {torch.__version__}", "cases": cases}
+    OUT.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {OUT} ({OUT.stat().st_size:,} bytes, {len(cases)} cases)")
+
+
+if __name__ == "__main__":
+    main()
