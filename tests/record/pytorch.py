@@ -33,6 +33,7 @@ CASES: list[dict[str, Any]] = [
     dict(cell="rnn", input=3, hidden=4, layers=2, bidirectional=True, batch_first=True, out=3,
          head_activation="none", head_reads="final-states"),
     dict(cell="rnn", input=2, hidden=3, bias=False),
+    dict(cell="lstm", input=2, hidden=3, proj=1),
 ]
 
 
