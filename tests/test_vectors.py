@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from lstm_shapes import Config, build
-from lstm_shapes.frameworks import NAMES
+from lstm_shapes.frameworks import NAMES, get
 from lstm_shapes.verify import run_sequence
 
 VECTORS = Path(__file__).parent / "vectors"
@@ -48,6 +48,7 @@ def test_file_is_small_and_says_what_recorded_it(path: Path) -> None:
     data = load(path)
     assert data["framework"] == path.stem and data["framework"] in NAMES
     assert data["recorded_with"].strip()
+    assert (Path(__file__).parent / "record" / f"{path.stem}.py").is_file(), "the script that wrote it"
     ids = [case["id"] for case in data["cases"]]
     assert ids and len(ids) == len(set(ids))
     for case in data["cases"]:
@@ -89,3 +90,31 @@ def test_forward_pass_returns_the_recorded_tensors(path: Path, case: dict[str, A
         assert name in got, f"run_sequence returned {sorted(got)}, not {name}"
         assert np.shape(got[name]) == want.shape, name
         np.testing.assert_allclose(got[name], want, err_msg=name, **TOL)
+
+
+def mismatches(case: dict[str, Any]) -> bool:
+    """Whether the forward pass misses any recorded tensor (or cannot run) for this case."""
+    try:
+        got = run_sequence(build(Config(**case["config"])), arrays_of(case), np.asarray(case["input"], dtype=np.float32))
+    except (ValueError, KeyError, IndexError):
+        return True
+    return not all(np.allclose(got[name], np.asarray(value, dtype=np.float32), **TOL)
+                   for name, value in case["outputs"].items())
+
+
+GATED = sorted({(path, case["config"]["cell"]) for path, case in CASES if case["config"]["cell"] != "rnn"})
+
+
+@pytest.mark.parametrize(("path", "cell"), GATED, ids=[f"{path.stem}:{cell}" for path, cell in GATED])
+def test_a_swapped_gate_order_fails_the_vectors(path: Path, cell: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The grid must be able to tell: with the framework's first two gates swapped, some case goes wrong.
+    framework = get(path.stem)
+    order = framework.gate_order
+
+    def swapped(config: Config) -> Any:
+        gates = order(config)
+        return (gates[1], gates[0], *gates[2:]) if config.cell == cell else gates
+
+    monkeypatch.setattr(framework, "gate_order", swapped)
+    cases = [case for p, case in CASES if p == path and case["config"]["cell"] == cell]
+    assert any(mismatches(case) for case in cases)
