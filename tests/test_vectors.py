@@ -95,7 +95,8 @@ def test_forward_pass_returns_the_recorded_tensors(path: Path, case: dict[str, A
 def mismatches(case: dict[str, Any]) -> bool:
     """Whether the forward pass misses any recorded tensor (or cannot run) for this case."""
     try:
-        got = run_sequence(build(Config(**case["config"])), arrays_of(case), np.asarray(case["input"], dtype=np.float32))
+        report = build(Config(**case["config"]))
+        got = run_sequence(report, arrays_of(case), np.asarray(case["input"], dtype=np.float32))
     except (ValueError, KeyError, IndexError):
         return True
     return not all(np.allclose(got[name], np.asarray(value, dtype=np.float32), **TOL)

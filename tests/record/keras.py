@@ -51,8 +51,8 @@ def case_id(config: dict[str, Any]) -> str:
         parts.insert(1, f"ra{int(config['reset_after'])}")
     parts += [flag for flag, on in (("bi", config.get("bidirectional")), ("nobias", config.get("bias") is False)) if on]
     if config.get("out"):
-        parts.append(f"o{config['out']}-{config.get('head_activation', 'default')}-{config.get('head_reads', 'default')}"
-                     + ("" if config.get("head_bias", True) else "-nobias"))
+        head = f"o{config['out']}-{config.get('head_activation', 'default')}-{config.get('head_reads', 'default')}"
+        parts.append(head + ("" if config.get("head_bias", True) else "-nobias"))
     return "-".join(parts)
 
 
