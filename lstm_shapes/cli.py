@@ -293,7 +293,7 @@ def model_options(fit: bool = False) -> Callable[[F], F]:
         click.option(
             "--batch-first/--time-major",
             default=None,
-            help="Input layout where the framework lets you choose (pytorch batch_first, tf1 time_major, onnx layout).",
+            help="Input layout where the framework lets you choose (pytorch batch_first, tf1 time_major, onnx layout, paddle time_major).",
         ),
         click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
                      help="Element type, for the memory figures."),

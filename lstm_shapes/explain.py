@@ -130,7 +130,7 @@ class _Explainer:
             source = node.inputs[0]
             kernel = [(w, b) for w in self.report.weights for b in w.blocks if b.kind == "head_W"]
             bias = [w for w in self.report.weights for b in w.blocks if b.kind == "head_b"]
-            head_names = ("weight", "bias") if self.fw.head_transposed else ("kernel", "bias")
+            head_names = self.fw.head_words
             ((w, bw),) = kernel
             tee = "ᵀ" if bw.transposed else ""
             reads = self.fw.head_reads_texts[self.cfg.head_reads == "final-states"]

@@ -27,7 +27,7 @@ COMMAND_LINE = [
     (["--input", "4", "--hidden", "2", "--layers", "1001"], "--layers must be a whole number from 1 to 1,000, got 1001", 2),
     (["--input", "4", "--hidden", "2", "--format", "pdf"], "'pdf' is not one of", 2),
     (["--input", "4", "--hidden", "2", "--dtype", "float64"], "'float64' is not one of 'float32', 'float16', 'bfloat16', 'int8'", 2),
-    (["--input", "4", "--hidden", "2", "--proj", "1"], "--proj is not available in Keras 3 / TF2; PyTorch and TF1 have a projection", 2),
+    (["--input", "4", "--hidden", "2", "--proj", "1"], "--proj is not available in Keras 3 / TF2; PyTorch, TF1 and Paddle have a projection", 2),
     (["--input", "4", "--hidden", "2", "--framework", "pytorch", "--peepholes"], "--peepholes are not available in PyTorch", 2),
     (["--input", "4", "--hidden", "2", "--framework", "tf1", "--no-bias"], "--no-bias is not available in TF1", 2),
     (["--input", "4", "--hidden", "2", "--cell", "rnn", "--reset-after"], "--reset-after is for GRU cells only", 2),

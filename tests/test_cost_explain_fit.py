@@ -48,7 +48,7 @@ def test_macs_per_sequence_by_hand(options: dict[str, object], expected: int) ->
 def all_configs() -> list[Config]:
     found = []
     for fw, cell, layers, bi, extra in itertools.product(
-        ("keras", "pytorch", "tf1", "onnx"), ("lstm", "gru", "rnn"), (1, 3), (False, True),
+        ("keras", "pytorch", "tf1", "onnx", "paddle"), ("lstm", "gru", "rnn"), (1, 3), (False, True),
         ({}, {"proj": 2}, {"peepholes": True}, {"bias": False}, {"reset_after": True}, {"out": 4}),
     ):
         try:

@@ -41,8 +41,8 @@ def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) 
 
 
 def test_the_registry_is_in_the_documented_order() -> None:
-    assert NAMES == ("keras", "pytorch", "tf1", "onnx")
-    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX"]
+    assert NAMES == ("keras", "pytorch", "tf1", "onnx", "paddle")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX", "Paddle"]
 
 
 # Names as each framework's own documentation and state dicts spell them, with what they say.
@@ -61,11 +61,16 @@ KNOWN = [
     ("onnx", "R", (0, None, "R")),
     ("onnx", "B_l3", (3, None, "B")),
     ("onnx", "head.weight", (None, None, "head_weight")),
+    ("paddle", "0.cell.weight_ih", (0, 0, "weight_ih")),
+    ("paddle", "rnn.2.cell_bw.weight_ho", (2, 1, "weight_ho")),
+    ("paddle", "bias_hh_l1_reverse", (1, 1, "bias_hh")),
+    ("paddle", "head.weight", (None, None, "head_weight")),
 ]
 FOREIGN = [
     ("keras", "weight_ih_l0"), ("keras", "bidirectional/forward_lstm_1/lstm_cell/kernel"),
     ("pytorch", "lstm/lstm_cell/kernel"), ("pytorch", "weight_ih_l"), ("tf1", "lstm/lstm_cell/kernel"),
     ("tf1", "rnn/lstm_cell/w_g_diag"), ("onnx", "W_0"), ("onnx", "Y"),
+    ("paddle", "weight_ih_l0_fw"), ("paddle", "0.cell_rev.weight_ih"), ("paddle", "cell.weight_ih"),
 ]
 
 
@@ -108,3 +113,9 @@ def test_parse_name_places_every_torch_parameter(cell: str) -> None:
         layer, direction = divmod(index, 2)
         for name in names:
             assert fw.parse_name(name) == (layer, direction, name.rsplit("_l", 1)[0])
+
+
+def test_paddle_explain_names_the_heads_tensors_as_nn_linear_does() -> None:
+    # paddle.nn.Linear's attributes are `weight` (in, out) and `bias`: untransposed, yet not Keras' `kernel`.
+    lines = build(Config(input=4, hidden=2, out=3, framework="paddle"), explain=True).render("text").splitlines()
+    assert any("logits = h_t·weight + bias" in line for line in lines)

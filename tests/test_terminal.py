@@ -198,7 +198,7 @@ def comparison_must_be_whole(cmp: Any) -> tuple[Counter[str], Counter[str]]:
         for weight in data["weights"]:
             if weight["layer"] == 0 and weight["direction"] in (0, None):
                 atoms[shape(weight["shape"])] += 1
-                names[weight["name"].rsplit("/", 1)[-1]] += 1
+                names[entry.report.config.convention.short_name(weight["name"])] += 1  # as the table names it
         if entry.difference:
             atoms[f"{entry.difference:+,}"] += 1
     return atoms, names

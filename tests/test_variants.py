@@ -102,9 +102,9 @@ def test_slices_say_which_block_is_which_gate() -> None:
 
 
 UNSUPPORTED = [
-    (["--proj", "1"], "--proj is not available in Keras 3 / TF2; PyTorch and TF1 have a projection"),
+    (["--proj", "1"], "--proj is not available in Keras 3 / TF2; PyTorch, TF1 and Paddle have a projection"),
     (["--proj", "2", "--framework", "pytorch"], "--proj must be smaller than --hidden (2) in PyTorch, got 2"),
-    (["--proj", "1", "--framework", "onnx"], "--proj is not available in ONNX; PyTorch and TF1 have a projection"),
+    (["--proj", "1", "--framework", "onnx"], "--proj is not available in ONNX; PyTorch, TF1 and Paddle have a projection"),
     (["--proj", "1", "--cell", "gru", "--framework", "pytorch"], "--proj is for LSTM cells only"),
     (["--peepholes"], "--peepholes are not available in Keras 3 / TF2; TF1 and ONNX have them"),
     (["--peepholes", "--framework", "pytorch"], "--peepholes are not available in PyTorch; TF1 and ONNX have them"),
@@ -118,7 +118,7 @@ UNSUPPORTED = [
     (["--batch", "0"], "--batch must be a whole number from 1 to 10,000,000, got 0"),
     (["--seq-len", "x"], "--seq-len must be a whole number from 1 to 10,000,000, got 'x'"),
     (["--cell", "lstmp"], "'lstmp' is not one of 'lstm', 'gru', 'rnn'"),
-    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'tf1', 'onnx', 'all'"),
+    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'tf1', 'onnx', 'paddle', 'all'"),
     (["--framework", "all", "--proj", "1", "--cell", "gru"], "--proj is for LSTM cells only"),
     (["--framework", "all", "--verify"], "--verify checks one framework at a time"),
 ]
@@ -151,7 +151,7 @@ def test_side_by_side_explains_missing_frameworks_and_uses_the_first_as_baseline
     data = json.loads(run("--input", "4", "--hidden", "2", "--proj", "1", "--framework", "all", "-f", "json").stdout)
     assert data["baseline"] == "pytorch"
     by = {f["framework"]: f for f in data["frameworks"]}
-    assert not by["keras"]["available"] and "PyTorch and TF1 have a projection" in by["keras"]["error"]
+    assert not by["keras"]["available"] and "PyTorch, TF1 and Paddle have a projection" in by["keras"]["error"]
     assert by["pytorch"]["total_params"] == 4 * (2 * (4 + 1) + 2 * 2) + 1 * 2 == 58
     assert by["tf1"]["total_params"] == 4 * (2 * (4 + 1) + 2) + 2 * 1 == 50
     assert by["tf1"]["difference"] == -8 and by["tf1"]["reasons"] == [
@@ -172,7 +172,7 @@ def test_side_by_side_differences_add_up() -> None:
 def all_configs() -> list[Config]:
     found = []
     for fw, cell, layers, bi, extra in itertools.product(
-        ("keras", "pytorch", "tf1", "onnx"), ("lstm", "gru", "rnn"), (1, 2), (False, True),
+        ("keras", "pytorch", "tf1", "onnx", "paddle"), ("lstm", "gru", "rnn"), (1, 2), (False, True),
         ({}, {"proj": 2}, {"peepholes": True}, {"bias": False}, {"reset_after": True}, {"reset_after": False},
          {"batch_first": True}, {"batch_first": False}, {"peepholes": True, "proj": 1}),
     ):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from .base import Framework, SeqTensor
 from .keras import Keras
 from .onnx import ONNX
+from .paddle import Paddle
 from .pytorch import PyTorch
 from .tf1 import TF1
 
 # One line per framework; the order is that of --framework's choices, comparisons and messages.
-REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), TF1(), ONNX())}
+REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), TF1(), ONNX(), Paddle())}
 NAMES = tuple(REGISTRY)
 DEFAULT = NAMES[0]
 

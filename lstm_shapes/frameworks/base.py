@@ -74,6 +74,11 @@ class Framework:
     head_transposed = True  # the head's matrix stored (out, in)
     head_name = "head"  # the Part that counts the head
 
+    @property
+    def head_words(self) -> tuple[str, str]:
+        """The head's matrix and bias as the framework calls them in an equation."""
+        return ("weight", "bias") if self.head_transposed else ("kernel", "bias")
+
     def gate_order(self, config: Config) -> Gates:
         return RNN_GATE if config.cell == "rnn" else self.gates[config.cell]
 

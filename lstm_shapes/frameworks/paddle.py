@@ -1,0 +1,134 @@
+"""Paddle: paddle.nn.LSTM, GRU and SimpleRNN, with an nn.Linear head in one nn.Layer beside them."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..params import H, Block, Weight, layer_input_expr, part_name, recurrent_expr, weight
+from .base import Dim, Framework, Place, SeqTensor
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+# A layer's cells as its sublayers name them (`0.cell.weight_ih`, `1.cell_bw.bias_hh`), and the
+# aliases nn.LSTM also registers on itself for the cuDNN kernel (`weight_ih_l0_reverse`).
+CELL = r"(?:rnn\.)?(\d+)\.cell(_fw|_bw)?\.(weight_ih|weight_hh|bias_ih|bias_hh|weight_ho)"
+ALIAS = r"(?:rnn\.)?(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?"
+HEAD = {"head_weight": "head.weight", "head_bias": "head.bias"}
+
+
+class Paddle(Framework):
+    name = "paddle"
+    title = "Paddle"
+    short = "Paddle"
+    gates = {
+        "lstm": (("i_t", "i"), ("f_t", "f"), ("g_t", "g"), ("o_t", "o")),
+        "gru": (("r_t", "r"), ("z_t", "z"), ("n_t", "c")),
+    }
+    kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_ho")
+    has_proj = True
+    proj_below_hidden = True
+    reset_after_choices = (True,)
+    reset_after_default = True
+    batch_first_choices = (True, False)  # time_major=False (the default) or True
+    batch_first_default = True
+    head_reads_texts = ("outputs[:, -1]", "the last layer's final h of both directions side by side")
+    gru_update_ops = 3  # its GRUCell computes (h_prev − c)⊙z + c
+    head_transposed = False  # nn.Linear keeps its weight (in, out)
+    head_words = ("weight", "bias")
+
+    def biases_per_gate(self, config: Config) -> int:
+        return 2  # bias_ih and bias_hh; bias_ih_attr=False only freezes them at zero
+
+    def bias_where(self, config: Config) -> str:
+        return " (bias_ih and bias_hh)"
+
+    def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
+        if layer is None:
+            return HEAD[kind]
+        # With a head, the names are those of one nn.Layer holding both: `rnn.0.cell.weight_ih`, `head.weight`.
+        module = "rnn." if config.out is not None else ""
+        cell = ("cell_fw", "cell_bw")[direction or 0] if config.bidirectional else "cell"
+        return f"{module}{layer}.{cell}.{kind}"
+
+    def parse_name(self, name: str) -> Place | None:
+        for kind, text in HEAD.items():
+            if name == text:
+                return (None, None, kind)
+        m = re.fullmatch(CELL, name)
+        if m is not None:
+            return (int(m[1]), 1 if m[2] == "_bw" else 0, m[3])
+        m = re.fullmatch(ALIAS, name)
+        return None if m is None else (int(m[2]), 1 if m[3] else 0, m[1])
+
+    def short_name(self, name: str) -> str:
+        m = re.fullmatch(CELL, name)
+        return name if m is None else name[m.end(1) + 1 :]  # `cell_fw.weight_ih`: the layer's index dropped
+
+    def symbol(self, block: Block) -> str:
+        ltr, kind = block.letter, block.kind
+        if not ltr and kind in ("W", "U", "bx", "bh"):
+            # SimpleRNN has no gates: Paddle writes W_ih, W_hh, b_ih, b_hh.
+            return {"W": "W_ih", "U": "W_hh", "bx": "b_ih", "bh": "b_hh"}[kind]
+        return {"W": f"W_i{ltr}", "U": f"W_h{ltr}", "bx": f"b_i{ltr}", "bh": f"b_h{ltr}", "proj": "W_ho"}.get(kind, kind)
+
+    def weights(self, config: Config) -> tuple[Weight, ...]:
+        g, r = config.gates, recurrent_expr(config)
+        out: list[Weight] = []
+        for k in range(config.layers):
+            part, inp = part_name(config, k), layer_input_expr(config, k)
+            for d in range(config.directions):
+                def named(kind: str) -> str:
+                    return self.tensor_name(config, k, d, kind)
+                out.append(weight(config, named("weight_ih"), part, (g * H, inp), self.stacked(config, "W"), k, d))
+                out.append(weight(config, named("weight_hh"), part, (g * H, r), self.stacked(config, "U"), k, d))
+                out.append(weight(config, named("bias_ih"), part, (g * H,), self.stacked(config, "bx", trailing=False), k, d))
+                out.append(weight(config, named("bias_hh"), part, (g * H,), self.stacked(config, "bh", trailing=False), k, d))
+                if config.proj is not None:
+                    # h_t = (o ⊙ tanh(c))·weight_ho: kept (h, p), not transposed.
+                    proj = [Block("proj", "", "", (None, None), False)]
+                    out.append(weight(config, named("weight_ho"), part, (H, r), proj, k, d))
+        return tuple(out + self.dense_head(config))
+
+    def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
+        x, h, r, D, L = config.input, config.hidden, config.recurrent, config.directions, config.layers
+        bt = (n, t) if config.batch_first else (t, n)
+        major = "" if config.batch_first else " (time_major=True)"
+        out = [
+            SeqTensor("input", (*bt, x), "the input sequence" + major),
+            SeqTensor("outputs", (*bt, D * r), "h_t of the last layer at every step" + (", both directions" if D > 1 else "")),
+        ]
+        if config.cell == "lstm":
+            out.append(SeqTensor("final_states[0]", (L * D, n, r), "final h of every layer and direction"))
+            out.append(SeqTensor("final_states[1]", (L * D, n, h), "final c of every layer and direction"))
+        else:
+            out.append(SeqTensor("final_states", (L * D, n, h), "final h of every layer and direction"))
+        return out
+
+    def reads(self, config: Config) -> tuple[str, str]:
+        last = "outputs[:, -1]" if config.batch_first else "outputs[-1]"
+        h_n = "final_states[0]" if config.cell == "lstm" else "final_states"
+        return (f"{last}, the output at the last time step",
+                f"{h_n}[-1]" if config.directions == 1 else f"{h_n}[-2] and {h_n}[-1] side by side, the last layer's final states")
+
+    def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
+        top = run.layer_outputs[-1]
+        h_n = np.stack([hc[0] for layer in run.finals for hc in layer])
+        out = {"outputs": top.transpose(1, 0, 2) if config.batch_first else top}
+        if config.cell == "lstm":
+            out["final_states[0]"] = h_n
+            out["final_states[1]"] = np.stack([hc[1] for layer in run.finals for hc in layer])
+        else:
+            out["final_states"] = h_n
+        return out
+
+    def weight_notes(self, config: Config) -> list[str]:
+        said = ["Paddle keeps two biases per gate, bias_ih and bias_hh; they only ever appear summed. "
+                "bias_ih_attr=False keeps them as frozen zeros, still in the state_dict."]
+        said.append("state_dict() also lists the cells' tensors under the layer's aliases weight_ih_l0, weight_hh_l0, "
+                    "bias_ih_l0, bias_hh_l0 (_reverse for the backward cells): the same tensors twice, counted once here.")
+        if config.proj is not None:
+            said.append("weight_ho has no alias." + (" So Paddle's later aliases shift: weight_ih_l1 is layer 0's "
+                                                      "weight_ho. Go by the cells' names." if config.layers > 1 else ""))
+        return said
