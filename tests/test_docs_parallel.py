@@ -225,3 +225,26 @@ def test_without_a_working_child_the_check_runs_here_with_the_same_answer(
         ("p4.md", number) for number in stale_lines(pages / "p4.md")]
     assert (blocks, files) == (35, 5)
     assert {pid for pid, _ in renders(log)} == {here}
+
+
+@pytest.mark.parametrize("argv,forks", [([], 0), (["--jobs", "1"], 0), (["-j", "3"], 2), (["--jobs", "9"], 4)])
+def test_jobs_says_how_many_processes_share_the_files(
+    argv: list[str], forks: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # fork is only counted here (and fails, so this process does every share): five small pages,
+    # no fork by default, none with 1 job, one per extra job up to one a file.
+    calls: list[int] = []
+
+    def fork() -> int:
+        calls.append(1)
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    pages = tree(tmp_path)
+    monkeypatch.setattr(os, "fork", fork)
+    result = CliRunner().invoke(docs_group, ["check", *argv, str(pages)], prog_name="lstm-shapes docs")
+    assert (result.exit_code, result.stdout.count("stale block"), len(calls)) == (1, 7, forks)
+
+
+def test_jobs_must_be_at_least_one(tmp_path: Path) -> None:
+    result = CliRunner().invoke(docs_group, ["check", "--jobs", "0", str(tmp_path)], prog_name="lstm-shapes docs")
+    assert result.exit_code == 2 and "--jobs" in result.stderr and len(result.stderr.splitlines()) == 1
