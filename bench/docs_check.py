@@ -10,8 +10,10 @@ markers, and as cog blocks that call the Python API (`lstm_shapes.trace(...).ren
 same output, which is what a user scripting around the tool would write. Both trees are made up
 to date first. Then `lstm-shapes docs check DIR` and `cog --check FILES` run as new processes,
 alternating so that any drift of the machine affects both alike; the script prints the median wall
-time and peak RSS (max RSS of each run, from GNU time) of each, and the ratios. The targets: our
-median at most a third of cog's, our peak RSS no more than cog's.
+time and peak RSS (max RSS of each run, from GNU time: the largest process) of each, and the ratios.
+The targets: our median at most a third of cog's, our peak RSS no more than cog's. Since the check
+may fork, it also samples the RSS and PSS of all of each command's processes, added up, in three
+more runs. A check that forks gains only from idle CPUs: note the machine's load (`uptime`).
 """
 
 from __future__ import annotations
@@ -160,10 +162,12 @@ def main() -> None:
         cog_files = [str(p) for p in sorted((root / "cog").glob("*.md"))]
         empty_files = [str(p) for p in sorted((root / "cog-empty").glob("*.md"))]
         subprocess.run([cog, "-r", *cog_files, *empty_files], check=True, capture_output=True, env=cog_env)
-        # name: (argv, environment); the first two are compared, the last two show the fixed costs.
+        # name: (argv, environment); the first two are compared, the third is the check in one process
+        # (its files not shared among forked ones), the last two show the fixed costs.
         commands = {
             "lstm-shapes docs check DIR": ([tool, "docs", "check", ours], None),
             "cog --check FILES": ([cog, "--check", *cog_files], cog_env),
+            "lstm-shapes docs check --jobs 1 DIR": ([tool, "docs", "check", "--jobs", "1", ours], None),
             "lstm-shapes docs check (no file)": ([tool, "docs", "check"], None),
             "cog --check, blocks not calling lstm_shapes": ([cog, "--check", *empty_files], cog_env),
         }
@@ -180,7 +184,7 @@ def main() -> None:
                 times[name].append(seconds)
                 memory[name].append(rss)
         ours_name, cog_name = list(commands)[:2]
-        trees: dict[str, list[tuple[float, float]]] = {ours_name: [], cog_name: []}
+        trees: dict[str, list[tuple[float, float]]] = {name: [] for name in list(commands)[:3]}
         if os.path.exists("/proc/self/smaps_rollup"):
             for _ in range(3):  # apart from the timed runs, which the sampling would slow down
                 for name in trees:
