@@ -514,7 +514,11 @@ def _forked(shares: list[list[T]], work: Callable[[list[T]], list[R]]) -> list[R
     here = shares[:1]
     try:
         for share in shares[1:]:
-            read, write = os.pipe()
+            try:
+                read, write = os.pipe()
+            except OSError:  # no file descriptor to spare: this process does it
+                here.append(share)
+                continue
             try:
                 pid = os.fork()
             except OSError:  # no process to spare: this one does it

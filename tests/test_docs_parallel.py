@@ -192,7 +192,8 @@ def test_the_command_prints_the_same_with_forked_processes(tmp_path: Path, monke
     assert answers[2][0] == 2 and len(answers[2][2].splitlines()) == 3
 
 
-@pytest.mark.parametrize("how", ["no fork", "fork fails", "child dies", "thread running", "little to share"])
+@pytest.mark.parametrize("how", ["no fork", "fork fails", "pipe fails", "child dies", "thread running",
+                                 "little to share"])
 def test_without_a_working_child_the_check_runs_here_with_the_same_answer(
     how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -208,6 +209,11 @@ def test_without_a_working_child_the_check_runs_here_with_the_same_answer(
             raise BlockingIOError(11, "Resource temporarily unavailable")
 
         monkeypatch.setattr(os, "fork", fork)
+    elif how == "pipe fails":
+        def pipe() -> tuple[int, int]:
+            raise OSError(24, "Too many open files")
+
+        monkeypatch.setattr(os, "pipe", pipe)
     elif how == "child dies":
         def render(argv: list[str]) -> str:  # type: ignore[no-redef]
             if os.getpid() != here:
