@@ -433,7 +433,8 @@ def check(paths: Iterable[str], render: Render, skipped: Notice | None = None,
     errors: list[DocsError] = []
     stale: list[Block] = []
     blocks = count = 0
-    for _, file_stale, file_blocks, error in sorted(_forked(shares, work) if len(shares) > 1 else work(shares[0])):
+    results = _forked(shares, work) if len(shares) > 1 else work(shares[0])
+    for _, file_stale, file_blocks, error in sorted(results, key=lambda result: result[0]):
         if error is not None:
             errors.append(error)
             continue
@@ -541,7 +542,7 @@ def _forked(shares: list[list[T]], work: Callable[[list[T]], list[R]]) -> list[R
             read, share = children.pop(pid)
             with open(read, "rb") as stream:
                 data = stream.read()
-            os.waitpid(pid, 0)
+            _reap(pid)
             try:
                 results += pickle.loads(data)
             except Exception:  # nothing, or not all of it, came: do it here
@@ -554,7 +555,14 @@ def _forked(shares: list[list[T]], work: Callable[[list[T]], list[R]]) -> list[R
             for pid, (read, _) in children.items():
                 os.close(read)
                 os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+                _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # reaped already: a program that ignores SIGCHLD
+        pass
 
 
 def _problem(result: FileResult) -> str | None:

@@ -254,3 +254,18 @@ def test_jobs_says_how_many_processes_share_the_files(
 def test_jobs_must_be_at_least_one(tmp_path: Path) -> None:
     result = CliRunner().invoke(docs_group, ["check", "--jobs", "0", str(tmp_path)], prog_name="lstm-shapes docs")
     assert result.exit_code == 2 and "--jobs" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@forking
+def test_a_program_that_ignores_its_children_still_gets_their_answer(tmp_path: Path) -> None:
+    # With SIGCHLD ignored the kernel reaps children itself, and waiting for one fails.
+    import signal
+
+    pages = tree(tmp_path)
+    alone = check([str(pages)], render_marker, workers=1)
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        shared = check([str(pages)], render_marker, workers=2)
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert shared == alone
