@@ -421,7 +421,7 @@ def check(paths: Iterable[str], render: Render, skipped: Notice | None = None,
 
     For `docs check`, which writes nothing: each process holds one file at a time, keeps only its
     stale blocks and the last `cached` renderings (for repeated markers). With enough Markdown the
-    files are shared among `workers` processes (by default one per CPU, up to MAX_WORKERS), forked
+    files are shared among `workers` processes (by default one per idle CPU, up to MAX_WORKERS), forked
     from this one; the answer is the same, in the same order.
     """
     files = markdown_files(paths, skipped)
@@ -485,6 +485,8 @@ def _shares(files: list[Path], workers: int | None) -> list[list[tuple[int, Path
         if sum(sizes) < PARALLEL_BYTES:
             return [numbered]
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        if hasattr(os, "getloadavg") and os.getloadavg()[0] >= cpus:
+            return [numbered]  # every CPU busy already: more processes would only wait for one another
         workers = min(cpus, MAX_WORKERS)
     shares: list[list[tuple[int, Path]]] = [[] for _ in range(min(workers, len(files)))]
     loads = [0] * len(shares)

@@ -183,6 +183,7 @@ def test_two_processes_report_every_error_in_the_order_one_does(tmp_path: Path) 
 def test_the_command_prints_the_same_with_forked_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     answers = []
     for pages in (tree(tmp_path / "good"), bad_tree(tmp_path / "bad")):
+        monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # idle CPUs, whatever else runs
         for size in (docs.PARALLEL_BYTES, 0):
             monkeypatch.setattr(docs, "PARALLEL_BYTES", size)
             result = CliRunner().invoke(docs_group, ["check", str(pages)], prog_name="lstm-shapes docs")
@@ -269,3 +270,23 @@ def test_a_program_that_ignores_its_children_still_gets_their_answer(tmp_path: P
     finally:
         signal.signal(signal.SIGCHLD, previous)
     assert shared == alone
+
+
+@pytest.mark.parametrize("load,forks", [(0.0, 1), (1.9, 1), (2.0, 0), (8.0, 0)])
+def test_by_default_no_process_is_forked_while_every_cpu_is_busy(
+    load: float, forks: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two CPUs; fork is counted (and fails, so this process checks every file).
+    calls: list[int] = []
+
+    def fork() -> int:
+        calls.append(1)
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    pages = tree(tmp_path)
+    monkeypatch.setattr(os, "fork", fork)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(docs, "PARALLEL_BYTES", 0)
+    stale, blocks, files = check([str(pages)], render_marker)
+    assert (len(stale), blocks, files, len(calls)) == (7, 35, 5, forks)
