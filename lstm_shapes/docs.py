@@ -421,7 +421,8 @@ def check(paths: Iterable[str], render: Render, skipped: Notice | None = None,
 
     For `docs check`, which writes nothing: each process holds one file at a time, keeps only its
     stale blocks and the last `cached` renderings (for repeated markers). With enough Markdown the
-    files are shared among `workers` processes (by default one per idle CPU, up to MAX_WORKERS), forked
+    files are shared among `workers` processes (by default one per CPU, up to MAX_WORKERS, none while
+    every CPU is busy), forked
     from this one; the answer is the same, in the same order.
     """
     files = markdown_files(paths, skipped)
