@@ -421,9 +421,8 @@ def check(paths: Iterable[str], render: Render, skipped: Notice | None = None,
 
     For `docs check`, which writes nothing: each process holds one file at a time, keeps only its
     stale blocks and the last `cached` renderings (for repeated markers). With enough Markdown the
-    files are shared among `workers` processes (by default one per CPU, up to MAX_WORKERS, none while
-    every CPU is busy), forked
-    from this one; the answer is the same, in the same order.
+    files are shared among `workers` processes forked from this one (by default one per CPU, up to
+    MAX_WORKERS, none while every CPU is busy); the answer is the same, in the same order.
     """
     files = markdown_files(paths, skipped)
     shares = _shares(files, workers)
