@@ -15,10 +15,12 @@ import os
 import re
 import shlex
 import stat
+import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from .errors import LstmShapesError
 
@@ -33,10 +35,15 @@ FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 LIST_ITEM = re.compile(r"^(?P<indent> *)(?P<bullet>[-+*]|\d{1,9}[.)])(?P<gap> +|$)")
 # Markdown's line endings are LF, CRLF and CR only (str.splitlines also splits on \f, \x85, \u2028...).
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+# The next line of a block that may matter: a marker, or a fence after any whitespace (str.strip's,
+# which closing a fence ignores); the lines before it are content, jumped over.
+CANDIDATE = re.compile(r"\n[^\S\r\n]*[<`~]")
 FENCED_FORMATS = {"text": "text", "json": "json", "csv": "csv", "latex": "latex", "org": "org", "mermaid": "mermaid", "dot": "dot", "graph": "text"}
 BOM = "\ufeff"
 
 Render = Callable[[list[str]], str]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class DocsError(LstmShapesError):
@@ -47,6 +54,9 @@ class DocsError(LstmShapesError):
         where = f"{path}:{line}: " if line else f"{path}: " if path else ""
         super().__init__(where + message)
 
+    def __reduce__(self) -> tuple[type, tuple]:  # a forked check sends its errors back pickled
+        return type(self), (self.path, self.line, self.message)
+
 
 class DocsErrors(DocsError):
     """Every error found in one run; the command line prints each on its own line."""
@@ -56,6 +66,9 @@ class DocsErrors(DocsError):
         first = self.errors[0]
         more = len(self.errors) - 1
         super().__init__(first.path, first.line, first.message + (f" (and {more} more)" if more else ""))
+
+    def __reduce__(self) -> tuple[type, tuple]:
+        return type(self), (self.errors,)
 
 
 @dataclass(frozen=True)
@@ -90,7 +103,10 @@ def body(output: str, fmt: str, newline: str = "\n", indent: str = "") -> str:
     keeps a block inside a list item in that item.
     """
     text = output if fmt == "markdown" else f"```{FENCED_FORMATS.get(fmt, '')}\n{output}```\n"
-    lines = ("\n" + text + "\n").split("\n")[:-1]
+    text = f"\n{text}\n"
+    if not indent:  # the usual block: nothing to add line by line
+        return text if newline == "\n" else text.replace("\n", newline)
+    lines = text.split("\n")[:-1]
     return "".join((indent + line if line else line) + newline for line in lines)
 
 
@@ -146,50 +162,59 @@ def refresh_text(text: str, render: Render, path: str = "<text>") -> tuple[str, 
     `text` has no BOM. Each block is generated with its begin marker's indentation and line ending
     (LF, CRLF or CR), so a second run changes nothing. Every bad marker is reported, not only the first.
     """
-    out: list[str] = []
+    out: list[str] = []  # the text up to `copied`, blocks refreshed
+    copied = 0
     blocks: list[Block] = []
     errors: list[DocsError] = []
     items: list[int] = []  # content columns of the list items the current line may belong to
     fence: _Fence | None = None  # fenced code outside a block
     block: _Open | None = None
-    inner: list[str] = []
+    inner = 0  # where the open block's content starts
     inner_fence: _Fence | None = None  # fenced code inside a block: its lines are content
-    for index, raw in enumerate(LINE.findall(text)):
+    # A block's plain lines are jumped over, but re's ^ knows only \n: a lone CR ends no line for it.
+    jump = "\r" not in text or text.count("\r") == text.count("\r\n")
+    position, number, size = 0, 0, len(text)
+    while position < size:
+        if block is not None and jump:
+            found = CANDIDATE.search(text, position - 1)  # from the \n that ends the line before
+            if found is None:
+                break  # the rest is the open block's content
+            number += text.count("\n", position, found.start() + 1)
+            position = found.start() + 1
+        line_start = position
+        position = LINE.match(text, position).end()  # type: ignore[union-attr]
+        raw = text[line_start:position]
         line = raw.rstrip("\r\n")
-        number = index + 1
+        number += 1
         if block is not None:
             if inner_fence is not None:
                 if inner_fence.closed_by(line):
                     inner_fence = None
-                inner.append(raw)
                 continue
             stripped = line.lstrip(" \t")
-            if not stripped or width(line) - block.base >= 4 or (stripped[0] not in "<`~"):
-                inner.append(raw)
+            if not stripped or stripped[0] not in "<`~" or width(line) - block.base >= 4:
                 continue
             if END.match(stripped):
+                old = text[inner:line_start]
                 try:
                     new = _render(block, render, path)
                 except DocsError as exc:
                     errors.append(exc)
-                    new = "".join(inner)
-                blocks.append(Block(path, block.line, block.args, "".join(inner), new))
-                out += [new, raw]
-                block = None
+                    new = old
+                blocks.append(Block(path, block.line, block.args, old, new))
+                out += [text[copied:inner], new]
+                copied, block = line_start, None
                 continue
             if BEGIN.match(stripped):
                 errors.append(DocsError(path, number, f"a begin marker inside the block opened at line {block.line}; "
                                         "close it with <!-- /lstm-shapes --> first"))
-                out += inner  # the outer block is left as it is; the inner one is read on
-                block, inner = _begin(stripped, raw, line, number, block.base), []
-                out.append(raw)
+                # The outer block is left as it is; the inner one is read on.
+                block, inner = _begin(stripped, raw, line, number, block.base), position
                 continue
             if LOOKS_LIKE.match(stripped):
                 errors.append(_malformed(path, number))
             inner_fence = _opens_fence(stripped, block.base, number)
-            inner.append(raw)
             continue
-        out.append(raw)
         if fence is not None:
             if fence.closed_by(line):
                 fence = None
@@ -215,7 +240,7 @@ def refresh_text(text: str, render: Render, path: str = "<text>") -> tuple[str, 
         if item or "<!--" not in stripped:
             continue
         if BEGIN.match(stripped):
-            block, inner = _begin(stripped, raw, line, number, base), []
+            block, inner = _begin(stripped, raw, line, number, base), position
         elif END.match(stripped):
             errors.append(DocsError(path, number,
                                     "an end marker <!-- /lstm-shapes --> without a begin marker before it"))
@@ -225,9 +250,9 @@ def refresh_text(text: str, render: Render, path: str = "<text>") -> tuple[str, 
         hint = (f" (the fence opened at line {inner_fence.line} inside the block is never closed)"
                 if inner_fence is not None else "")
         errors.append(DocsError(path, block.line, "a begin marker without its end marker <!-- /lstm-shapes -->" + hint))
-        out += inner
     if errors:
         raise errors[0] if len(errors) == 1 else DocsErrors(errors)
+    out.append(text[copied:])
     return "".join(out), blocks
 
 
@@ -383,13 +408,45 @@ def process(paths: Iterable[str], render: Render, skipped: Notice | None = None)
     return results
 
 
+# One file's check: its index in the run, its stale blocks, how many blocks it has, or why it cannot be read.
+FileCheck = tuple[int, list[Block], int, "DocsError | None"]
+# Below this much Markdown a check runs in one process: forking would cost more than it saves.
+PARALLEL_BYTES = 256 * 1024
+MAX_WORKERS = 4  # each process holds its own copy of what it renders
+
+
 def check(paths: Iterable[str], render: Render, skipped: Notice | None = None,
-          cached: int = 32) -> tuple[list[Block], int, int]:
+          cached: int = 32, workers: int | None = None) -> tuple[list[Block], int, int]:
     """The stale blocks, and how many blocks and files were read; raises DocsErrors after the last file.
 
-    For `docs check`, which writes nothing: one file at a time is in memory, only its stale blocks
-    are kept, and only the last `cached` renderings are kept for repeated markers.
+    For `docs check`, which writes nothing: each process holds one file at a time, keeps only its
+    stale blocks and the last `cached` renderings (for repeated markers). With enough Markdown the
+    files are shared among `workers` processes forked from this one (by default one per CPU, up to
+    MAX_WORKERS, none while every CPU is busy); the answer is the same, in the same order.
     """
+    files = markdown_files(paths, skipped)
+    shares = _shares(files, workers)
+
+    def work(share: list[tuple[int, Path]]) -> list[FileCheck]:
+        return _check_files(share, render, cached)
+
+    errors: list[DocsError] = []
+    stale: list[Block] = []
+    blocks = count = 0
+    results = _forked(shares, work) if len(shares) > 1 else work(shares[0])
+    for _, file_stale, file_blocks, error in sorted(results, key=lambda result: result[0]):
+        if error is not None:
+            errors.append(error)
+            continue
+        count += 1
+        blocks += file_blocks
+        stale += file_stale
+    if errors:
+        raise DocsErrors(errors)
+    return stale, blocks, count
+
+
+def _check_files(files: list[tuple[int, Path]], render: Render, cached: int) -> list[FileCheck]:
     outputs: OrderedDict[tuple[str, ...], str] = OrderedDict()
 
     def render_cached(argv: list[str]) -> str:
@@ -402,21 +459,112 @@ def check(paths: Iterable[str], render: Render, skipped: Notice | None = None,
             outputs.popitem(last=False)
         return output
 
-    errors: list[DocsError] = []
-    stale: list[Block] = []
-    blocks = files = 0
-    for path in markdown_files(paths, skipped):
+    results: list[FileCheck] = []
+    for index, path in files:
         try:
             result = process_file(path, render_cached)
         except DocsError as exc:
-            errors.append(exc)
+            results.append((index, [], 0, exc))
             continue
-        files += 1
-        blocks += len(result.blocks)
-        stale += (block for block in result.blocks if block.stale)
-    if errors:
-        raise DocsErrors(errors)
-    return stale, blocks, files
+        results.append((index, [block for block in result.blocks if block.stale], len(result.blocks), None))
+    return results
+
+
+def _shares(files: list[Path], workers: int | None) -> list[list[tuple[int, Path]]]:
+    """The numbered files in one share per process, of about the same size each (largest file first)."""
+    numbered = list(enumerate(files))
+    if len(files) < 2 or workers == 1 or not _can_fork():
+        return [numbered]
+    sizes = []
+    for path in files:
+        try:
+            sizes.append(os.stat(path).st_size)
+        except OSError:  # reading it will say why
+            sizes.append(0)
+    if workers is None:
+        if sum(sizes) < PARALLEL_BYTES:
+            return [numbered]
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        if hasattr(os, "getloadavg") and os.getloadavg()[0] >= cpus:
+            return [numbered]  # every CPU busy already: more processes would only wait for one another
+        workers = min(cpus, MAX_WORKERS)
+    shares: list[list[tuple[int, Path]]] = [[] for _ in range(min(workers, len(files)))]
+    loads = [0] * len(shares)
+    for index in sorted(range(len(files)), key=lambda i: -sizes[i]):
+        least = loads.index(min(loads))
+        shares[least].append(numbered[index])
+        loads[least] += sizes[index]
+    return [sorted(share) for share in shares]
+
+
+def _can_fork() -> bool:
+    """Whether a forked copy of this process is safe: POSIX fork, not macOS (whose system libraries
+    may not survive it), and no thread that the copy would lack."""
+    threading = sys.modules.get("threading")
+    return hasattr(os, "fork") and sys.platform != "darwin" and (threading is None or threading.active_count() == 1)
+
+
+def _forked(shares: list[list[T]], work: Callable[[list[T]], list[R]]) -> list[R]:
+    """`work` on every share, the first in this process and each other one in a forked child; all results.
+
+    A child sends its results through a pipe. A child that cannot be started or fails in any way (an
+    exception, a crash, a result that will not pickle) sends nothing, and its share is done again
+    here, so what is raised or returned is what one process would give.
+    """
+    import pickle
+
+    children: dict[int, tuple[int, list[T]]] = {}  # pid -> the read end of its pipe, its share
+    here = shares[:1]
+    try:
+        for share in shares[1:]:
+            try:
+                read, write = os.pipe()
+            except OSError:  # no file descriptor to spare: this process does it
+                here.append(share)
+                continue
+            try:
+                pid = os.fork()
+            except OSError:  # no process to spare: this one does it
+                os.close(read)
+                os.close(write)
+                here.append(share)
+                continue
+            if pid == 0:  # the child: its share, sent, then gone without running any of the parent's code
+                try:
+                    os.close(read)
+                    data = pickle.dumps(work(share), pickle.HIGHEST_PROTOCOL)
+                    with open(write, "wb") as stream:
+                        stream.write(data)
+                finally:
+                    os._exit(0)
+            os.close(write)
+            children[pid] = (read, share)
+        results = [result for share in here for result in work(share)]
+        for pid in list(children):
+            read, share = children.pop(pid)
+            with open(read, "rb") as stream:
+                data = stream.read()
+            _reap(pid)
+            try:
+                results += pickle.loads(data)
+            except Exception:  # nothing, or not all of it, came: do it here
+                results += work(share)
+        return results
+    finally:
+        if children:  # this process gave up: stop the children it no longer waits for
+            import signal
+
+            for pid, (read, _) in children.items():
+                os.close(read)
+                os.kill(pid, signal.SIGKILL)
+                _reap(pid)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:  # reaped already: a program that ignores SIGCHLD
+        pass
 
 
 def _problem(result: FileResult) -> str | None:

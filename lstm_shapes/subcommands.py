@@ -43,7 +43,10 @@ def skipped(message: str) -> None:
 
 @docs_group.command("check", cls=Command)
 @PATHS
-def docs_check(paths: tuple[str, ...]) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), metavar="N",
+              help="Processes that share the files (1: this one only). By default one per CPU, up to a few, "
+                   "when there is enough Markdown to gain from it.")
+def docs_check(paths: tuple[str, ...], jobs: int | None) -> None:
     """Exit 1, with a diff of each, if any block differs from what the tool prints; never writes.
 
     PATHS are files, or directories searched for *.md files. Exit 0 when all blocks are current
@@ -51,7 +54,7 @@ def docs_check(paths: tuple[str, ...]) -> None:
     """
     from .docs import check
 
-    stale, blocks, files = check(paths, render_marker, skipped)
+    stale, blocks, files = check(paths, render_marker, skipped, workers=jobs)
     for block in stale:
         click.echo(f"{block.path}:{block.line}: stale block (lstm-shapes {block.args})")
         click.echo(block.diff(), nl=False)
