@@ -6,10 +6,11 @@ from .base import Framework, SeqTensor
 from .keras import Keras
 from .onnx import ONNX
 from .pytorch import PyTorch
+from .pytorch_cell import PyTorchCell
 from .tf1 import TF1
 
 # One line per framework; the order is that of --framework's choices, comparisons and messages.
-REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), TF1(), ONNX())}
+REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX())}
 NAMES = tuple(REGISTRY)
 DEFAULT = NAMES[0]
 
