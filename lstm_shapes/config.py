@@ -121,12 +121,15 @@ class Config:
                 if value != default:
                     raise unsupported(field, value, "describes the dense head; add one with --out N")
         if self.layers > 1 and not fw.has_layers:
-            raise unsupported("layers", self.layers, f"is not available in {title}, which is one layer; {names(having('has_layers'))} stack layers")
+            raise unsupported("layers", self.layers,
+                              f"is not available in {title}, which is one layer; {names(having('has_layers'))} stack layers")
         if self.bidirectional and not fw.has_bidirectional:
-            raise unsupported("bidirectional", True, f"is not available in {title}, which runs forward only; {names(having('has_bidirectional'))} have it")
+            raise unsupported("bidirectional", True, f"is not available in {title}, which runs forward only; "
+                                                     f"{names(having('has_bidirectional'))} have it")
         if self.seq_len not in (None, 1) and not fw.takes_sequence:
-            raise unsupported("seq_len", self.seq_len, f"is not available in {title}, which takes one time step per call (call it T times "
-                              f"for a sequence); {names(having('takes_sequence'))} take a whole sequence")
+            raise unsupported("seq_len", self.seq_len, f"is not available in {title}, which takes one time step per call "
+                                                       f"(call it T times for a sequence); "
+                                                       f"{names(having('takes_sequence'))} take a whole sequence")
         if self.proj is not None:
             if cell != "lstm":
                 raise unsupported("proj", self.proj, f"is for LSTM cells only (a projection of h_t), not {cell}")

@@ -28,7 +28,7 @@ class PyTorchCell(PyTorch):
     has_layers = False
     has_bidirectional = False
     takes_sequence = False
-    # A cell's input is (N, x): one step, batch first, with no layout to choose.
+    # A cell's input is (B, x): one step, batch first, with no layout to choose.
     batch_first_choices = (True,)
     batch_first_default = True
     head_reads_texts = ("h_1", "h_1")
@@ -59,15 +59,15 @@ class PyTorchCell(PyTorch):
             weight(config, named("weight_hh"), part, (g * H, H), self.stacked(config, "U"), 0, 0),
         ]
         if config.bias:
-            out.append(weight(config, named("bias_ih"), part, (g * H,), self.stacked(config, "bx", trailing=False), 0, 0))
-            out.append(weight(config, named("bias_hh"), part, (g * H,), self.stacked(config, "bh", trailing=False), 0, 0))
+            for kind, block in (("bias_ih", "bx"), ("bias_hh", "bh")):
+                out.append(weight(config, named(kind), part, (g * H,), self.stacked(config, block, trailing=False), 0, 0))
         return tuple(out + self.dense_head(config))
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
         x, h = config.input, config.hidden
         lstm = config.cell == "lstm"
         out = [SeqTensor("input", (n, x), "x_t, one time step"),
-               SeqTensor("h_0", (n, h), "the state the cell is given" + (" (hx, cx) = (h_0, c_0)" if lstm else " (hx)"))]
+               SeqTensor("h_0", (n, h), "the state the cell is given" + (", (hx, cx) = (h_0, c_0)" if lstm else " (hx)"))]
         if lstm:
             out.append(SeqTensor("c_0", (n, h), "the cell state the cell is given"))
         out.append(SeqTensor("h_1", (n, h), "h_t, the new state" + (": the first of the returned (h_1, c_1)" if lstm else "")))
@@ -89,5 +89,5 @@ class PyTorchCell(PyTorch):
         return {"h_1": h, "c_1": c} if config.cell == "lstm" else {"h_1": h}
 
     def weight_notes(self, config: Config) -> list[str]:
-        said = ["A cell takes one time step per call: input (N, x) and its state; a loop over the sequence calls it T times."]
+        said = ["A cell takes one time step per call: input (B, x) and its state; a loop over a sequence calls it T times."]
         return said + super().weight_notes(config)
