@@ -99,6 +99,8 @@ class Config:
             if getattr(self, flag) not in (None, True, False):
                 raise ConfigError(flag, getattr(self, flag), "True, False or None")
         self._check_variants()
+        if not self.convention.takes_sequence:
+            object.__setattr__(self, "seq_len", 1)  # a cell takes one step per call
         # Fill in the framework's defaults so that every later reader sees a plain bool.
         if self.cell == "gru" and self.reset_after is None:
             object.__setattr__(self, "reset_after", self.convention.reset_after_default)
@@ -118,6 +120,16 @@ class Config:
                                           ("head_bias", self.head_bias, True), ("head_reads", self.head_reads, None)):
                 if value != default:
                     raise unsupported(field, value, "describes the dense head; add one with --out N")
+        if self.layers > 1 and not fw.has_layers:
+            raise unsupported("layers", self.layers,
+                              f"is not available in {title}, which is one layer; {names(having('has_layers'))} stack layers")
+        if self.bidirectional and not fw.has_bidirectional:
+            raise unsupported("bidirectional", True, f"is not available in {title}, which runs forward only; "
+                                                     f"{names(having('has_bidirectional'))} have it")
+        if self.seq_len not in (None, 1) and not fw.takes_sequence:
+            raise unsupported("seq_len", self.seq_len, f"is not available in {title}, which takes one time step per call "
+                                                       f"(call it T times for a sequence); "
+                                                       f"{names(having('takes_sequence'))} take a whole sequence")
         if self.proj is not None:
             if cell != "lstm":
                 raise unsupported("proj", self.proj, f"is for LSTM cells only (a projection of h_t), not {cell}")

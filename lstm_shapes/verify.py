@@ -47,7 +47,7 @@ class Result:
         return tuple(check for check in self.checks if not check.ok)
 
     def lines(self) -> list[str]:
-        head = f"verify: numpy forward pass, batch {self.batch}, {self.steps} time steps, float32"
+        head = f"verify: numpy forward pass, batch {self.batch}, {self.steps} time step{'' if self.steps == 1 else 's'}, float32"
         body = [
             f"  {'ok  ' if c.ok else 'FAIL'}  {c.what}: {c.expected}" + ("" if c.ok else f", got {c.actual}")
             for c in self.checks
@@ -184,8 +184,9 @@ class _Run:
     logits: np.ndarray | None
 
 
-def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> _Run:
-    """Run every layer and direction over xs of shape (T, N, x), time-major."""
+def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray,
+         initial: list[list[tuple[Any, Any]]] | None = None) -> _Run:
+    """Run every layer and direction over xs of shape (T, N, x), time-major, from zero states or `initial`."""
     import numpy as np
 
     cfg = report.config
@@ -203,6 +204,8 @@ def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> _Run:
             cell = _Cell(report, _cell_params(report, arrays, k, d))
             h = np.zeros((batch, cfg.recurrent), dtype=xs.dtype)
             c = np.zeros((batch, cfg.hidden), dtype=xs.dtype) if cfg.cell == "lstm" else None
+            if initial is not None:
+                h, c = initial[k][d]
             seq_out: list[Any] = [None] * steps_n
             order = range(steps_n) if d == 0 else reversed(range(steps_n))
             for i, t in enumerate(order):
@@ -239,7 +242,11 @@ def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> _Run:
 
 
 def _time_major(report: Report, xs: np.ndarray) -> np.ndarray:
-    return xs.transpose(1, 0, 2) if report.config.batch_first else xs
+    return report.config.convention.time_major(report.config, xs)
+
+
+def _initial(report: Report, state: dict[str, np.ndarray] | None) -> list[list[tuple[Any, Any]]] | None:
+    return None if state is None else report.config.convention.initial_state(report.config, state)
 
 
 def forward(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> list[dict[str, np.ndarray]]:
@@ -251,12 +258,16 @@ def forward(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> li
     return _run(report, arrays, xs.transpose(1, 0, 2)).steps
 
 
-def run_sequence(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray) -> dict[str, np.ndarray]:
-    """Run the model over xs in the framework's input layout; the tensors the framework returns."""
+def run_sequence(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray,
+                 state: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Run the model over xs in the framework's input layout; the tensors the framework returns.
+
+    `state` holds the framework's `state_inputs` (a cell's h_0, c_0) by name; without it states start at zero.
+    """
     import numpy as np
 
     cfg = report.config
-    run = _run(report, arrays, _time_major(report, xs))
+    run = _run(report, arrays, _time_major(report, xs), _initial(report, state))
     out: dict[str, np.ndarray] = cfg.convention.returned(cfg, run, np)
     if run.logits is not None:
         out["logits"] = run.logits
@@ -326,18 +337,23 @@ def verify(report: Report, *, batch: int | None = None, steps: int | None = None
         checks.append(
             Check(f"part {part.name}: {part.formula.render()}", f"{part.formula.evaluate(env):,}", f"{in_part:,}")
         )
+    def dims(shape: tuple[object, ...]) -> tuple[Any, ...]:
+        return tuple(batch if d == "B" else steps if d == "T" else d for d in shape)
+
+    def concrete(shape: tuple[object, ...]) -> str:
+        return format_shape(dims(shape))
+
     rng = np.random.default_rng(seed + 1)
-    shape_in = (batch, steps, cfg.input) if cfg.batch_first else (steps, batch, cfg.input)
-    xs = rng.standard_normal(shape_in, dtype=np.float32)
+    # The input is the sequence table's first tensor, in the framework's layout; a cell's given state is random.
+    xs = rng.standard_normal(dims(report.sequence[0].shape), dtype=np.float32)
+    taken = {t.name: t for t in report.sequence if t.name in cfg.convention.state_inputs}
+    state = {name: rng.standard_normal(dims(t.shape), dtype=np.float32) for name, t in taken.items()} or None
     try:
-        run = _run(report, arrays, _time_major(report, xs))
-        outs = run_sequence(report, arrays, xs)
+        run = _run(report, arrays, _time_major(report, xs), _initial(report, state))
+        outs = run_sequence(report, arrays, xs, state)
     except (ValueError, KeyError, IndexError, TypeError) as exc:  # a shape error in the traced layout
         checks.append(Check("forward pass", "runs", f"fails: {type(exc).__name__}: {exc}"))
         return Result(batch, steps, tuple(checks))
-
-    def concrete(shape: tuple[object, ...]) -> str:
-        return format_shape(tuple(batch if d == "B" else steps if d == "T" else d for d in shape))
 
     for node in report.nodes:
         seen = sorted(
@@ -346,7 +362,7 @@ def verify(report: Report, *, batch: int | None = None, steps: int | None = None
         checks.append(Check(f"node {node.id} {format_shape(node.shape)} at every step", concrete(node.shape),
                             " / ".join(seen) or "missing"))
     for tensor in report.sequence:
-        if tensor.name in ("input", "inputs", "X"):
+        if tensor is report.sequence[0] or tensor.name in taken:
             continue
         got = format_shape(outs[tensor.name].shape) if tensor.name in outs else "missing"
         checks.append(Check(f"returns {tensor.name} {format_shape(tensor.shape)}", concrete(tensor.shape), got))

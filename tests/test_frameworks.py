@@ -41,8 +41,8 @@ def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) 
 
 
 def test_the_registry_is_in_the_documented_order() -> None:
-    assert NAMES == ("keras", "pytorch", "tf1", "onnx", "paddle")
-    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX", "Paddle"]
+    assert NAMES == ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Paddle"]
 
 
 # Names as each framework's own documentation and state dicts spell them, with what they say.
@@ -54,6 +54,9 @@ KNOWN = [
     ("pytorch", "weight_hh_l1_reverse", (1, 1, "weight_hh")),
     ("pytorch", "rnn.weight_hr_l0", (0, 0, "weight_hr")),
     ("pytorch", "head.bias", (None, None, "head_bias")),
+    ("pytorch-cell", "weight_hh", (0, 0, "weight_hh")),
+    ("pytorch-cell", "cell.bias_ih", (0, 0, "bias_ih")),
+    ("pytorch-cell", "head.weight", (None, None, "head_weight")),
     ("tf1", "rnn/lstm_cell/w_f_diag", (0, 0, "w_f_diag")),
     ("tf1", "rnn/multi_rnn_cell/cell_1/gru_cell/candidate/kernel", (1, 0, "candidate/kernel")),
     ("tf1", "stack_bidirectional_rnn/cell_2/bidirectional_rnn/bw/lstm_cell/projection/kernel", (2, 1, "projection/kernel")),
@@ -71,6 +74,7 @@ FOREIGN = [
     ("pytorch", "lstm/lstm_cell/kernel"), ("pytorch", "weight_ih_l"), ("tf1", "lstm/lstm_cell/kernel"),
     ("tf1", "rnn/lstm_cell/w_g_diag"), ("onnx", "W_0"), ("onnx", "Y"),
     ("paddle", "weight_ih_l0_fw"), ("paddle", "0.cell_rev.weight_ih"), ("paddle", "cell.weight_ih"),
+    ("pytorch-cell", "weight_ih_l0"), ("pytorch-cell", "rnn.weight_hh_l0"), ("pytorch-cell", "cell.weight_hr"),
 ]
 
 

@@ -48,7 +48,7 @@ def test_file_is_small_and_says_what_recorded_it(path: Path) -> None:
     data = load(path)
     assert data["framework"] == path.stem and data["framework"] in NAMES
     assert data["recorded_with"].strip()
-    assert (Path(__file__).parent / "record" / f"{path.stem}.py").is_file(), "the script that wrote it"
+    assert (Path(__file__).parent / "record" / f"{path.stem.replace('-', '_')}.py").is_file(), "the script that wrote it"
     ids = [case["id"] for case in data["cases"]]
     assert ids and len(ids) == len(set(ids))
     for case in data["cases"]:
@@ -65,6 +65,13 @@ def arrays_of(case: dict[str, Any]) -> dict[str, np.ndarray]:
     return {name: np.asarray(value, dtype=np.float32) for name, value in case["weights"].items()}
 
 
+def state_of(case: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """The state a case starts from, where the framework takes one (a cell's h_0, c_0); else zeros."""
+    if "state" not in case:
+        return None
+    return {name: np.asarray(value, dtype=np.float32) for name, value in case["state"].items()}
+
+
 @pytest.mark.parametrize(("path", "case"), CASES, ids=IDS)
 def test_weights_are_named_and_shaped_as_recorded(path: Path, case: dict[str, Any]) -> None:
     report = build(Config(**case["config"]))
@@ -75,15 +82,19 @@ def test_weights_are_named_and_shaped_as_recorded(path: Path, case: dict[str, An
 @pytest.mark.parametrize(("path", "case"), CASES, ids=IDS)
 def test_every_returned_tensor_was_recorded(path: Path, case: dict[str, Any]) -> None:
     report = build(Config(**case["config"]))
-    returned = [tensor.name for tensor in report.sequence[1:]]  # the first is the input
+    # The first tensor is the input; a cell is also given its state (h_0, and c_0 for an LSTM).
+    states = report.config.convention.state_inputs
+    given = [tensor.name for tensor in report.sequence[1:] if tensor.name in states]
+    returned = [tensor.name for tensor in report.sequence[1:] if tensor.name not in states]
     assert sorted(case["outputs"]) == sorted(returned)
+    assert sorted(case.get("state", {})) == sorted(given)
 
 
 @pytest.mark.parametrize(("path", "case"), CASES, ids=IDS)
 def test_forward_pass_returns_the_recorded_tensors(path: Path, case: dict[str, Any]) -> None:
     report = build(Config(**case["config"]))
     xs = np.asarray(case["input"], dtype=np.float32)
-    got = run_sequence(report, arrays_of(case), xs)
+    got = run_sequence(report, arrays_of(case), xs, state_of(case))
     assert case["outputs"], "a case with nothing to compare"
     for name, value in case["outputs"].items():
         want = np.asarray(value, dtype=np.float32)
@@ -96,7 +107,7 @@ def mismatches(case: dict[str, Any]) -> bool:
     """Whether the forward pass misses any recorded tensor (or cannot run) for this case."""
     try:
         report = build(Config(**case["config"]))
-        got = run_sequence(report, arrays_of(case), np.asarray(case["input"], dtype=np.float32))
+        got = run_sequence(report, arrays_of(case), np.asarray(case["input"], dtype=np.float32), state_of(case))
     except (ValueError, KeyError, IndexError):
         return True
     return not all(np.allclose(got[name], np.asarray(value, dtype=np.float32), **TOL)

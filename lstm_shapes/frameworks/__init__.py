@@ -7,10 +7,11 @@ from .keras import Keras
 from .onnx import ONNX
 from .paddle import Paddle
 from .pytorch import PyTorch
+from .pytorch_cell import PyTorchCell
 from .tf1 import TF1
 
 # One line per framework; the order is that of --framework's choices, comparisons and messages.
-REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), TF1(), ONNX(), Paddle())}
+REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX(), Paddle())}
 NAMES = tuple(REGISTRY)
 DEFAULT = NAMES[0]
 

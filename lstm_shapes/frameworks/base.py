@@ -57,6 +57,10 @@ class Framework:
     reset_after_default = False
     batch_first_choices: tuple[bool, ...] = (True,)
     batch_first_default = True
+    has_layers = True  # stacked layers (a single cell has one)
+    has_bidirectional = True
+    takes_sequence = True  # False for a cell: one time step per call, so T is 1
+    state_inputs: tuple[str, ...] = ()  # sequence tensors the framework takes beside the input: a cell's state
     head_reads_default = "last-step"
     # What the head reads, as the framework writes it: (the last step's output, the final states).
     head_reads_texts: tuple[str, str]
@@ -165,6 +169,14 @@ class Framework:
     def reads(self, config: Config) -> tuple[str, str]:
         """What the head reads in the sequence's own words: (the last step's output, the final states)."""
         raise NotImplementedError
+
+    def time_major(self, config: Config, xs: Any) -> Any:
+        """The input in this framework's layout as (T, N, x), the layout verify runs in."""
+        return xs.transpose(1, 0, 2) if config.batch_first else xs
+
+    def initial_state(self, config: Config, given: dict[str, Any]) -> list[list[tuple[Any, Any]]]:
+        """[layer][direction] = (h, c or None) from the `state_inputs` tensors, as the run starts from."""
+        raise NotImplementedError(f"{self.title} takes no initial state here")
 
     def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
         """The returned tensors from a numpy run (verify's `_Run`); `np` is numpy, passed in by verify."""
