@@ -132,6 +132,8 @@ class Config:
                 raise unsupported("peepholes", True, f"are for LSTM cells only, not {cell}")
             if not fw.has_peepholes:
                 raise unsupported("peepholes", True, f"are not available in {title}; {names(having('has_peepholes'))} have them")
+        if self.bidirectional and not fw.has_bidirectional:
+            raise unsupported("bidirectional", True, f"is not available in {title}; {names(having('has_bidirectional'))} have it")
         if not self.bias and not fw.has_no_bias:
             raise unsupported("bias", False, f"is not available in {title}, whose cells always have a bias; {names(having('has_no_bias'))} can drop it")
         if self.reset_after is not None:

@@ -41,8 +41,8 @@ def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) 
 
 
 def test_the_registry_is_in_the_documented_order() -> None:
-    assert NAMES == ("keras", "pytorch", "tf1", "onnx")
-    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX"]
+    assert NAMES == ("keras", "pytorch", "tf1", "onnx", "mlx")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX", "MLX"]
 
 
 # Names as each framework's own documentation and state dicts spell them, with what they say.
@@ -61,11 +61,16 @@ KNOWN = [
     ("onnx", "R", (0, None, "R")),
     ("onnx", "B_l3", (3, None, "B")),
     ("onnx", "head.weight", (None, None, "head_weight")),
+    ("mlx", "Wx", (0, 0, "Wx")),
+    ("mlx", "rnn.bhn", (0, 0, "bhn")),
+    ("mlx", "layers.2.Whh", (2, 0, "Whh")),
+    ("mlx", "head.bias", (None, None, "head_bias")),
 ]
 FOREIGN = [
     ("keras", "weight_ih_l0"), ("keras", "bidirectional/forward_lstm_1/lstm_cell/kernel"),
     ("pytorch", "lstm/lstm_cell/kernel"), ("pytorch", "weight_ih_l"), ("tf1", "lstm/lstm_cell/kernel"),
     ("tf1", "rnn/lstm_cell/w_g_diag"), ("onnx", "W_0"), ("onnx", "Y"),
+    ("mlx", "weight_ih_l0"), ("mlx", "layers.Wx"), ("mlx", "rnn.layers.0.Wx"),
 ]
 
 

@@ -51,6 +51,7 @@ class Framework:
     proj_below_hidden = False  # the projection must be narrower than the cell
     has_peepholes = False
     has_no_bias = False
+    has_bidirectional = True
     # GRU: where the reset gate applies. True = r ⊙ (U·h + b) (Keras reset_after=True, PyTorch, ONNX
     # linear_before_reset=1); False = U·(r ⊙ h) (Keras reset_after=False, TF1, ONNX's default).
     reset_after_choices: tuple[bool, ...] = (False,)
@@ -83,6 +84,10 @@ class Framework:
     def biases_per_gate(self, config: Config) -> int:
         """How many bias vectors each gate has: 0 without bias, 2 where each side has its own."""
         return 1 if config.bias else 0
+
+    def extra_biases(self, config: Config) -> int:
+        """Bias vectors of h beyond the per-gate ones, e.g. MLX's GRU's bhn for the candidate alone."""
+        return 0
 
     def bias_where(self, config: Config) -> str:
         """Where the biases are kept, when there are two per gate."""
