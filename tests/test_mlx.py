@@ -6,8 +6,11 @@ or a model's list `layers`, each layer reading the hidden sequence of the one be
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -68,15 +71,17 @@ def grid() -> list[dict[str, object]]:
     rnd = random.Random(7)
     cases = []
     for cell, bias, layers, out in itertools.product(("lstm", "gru", "rnn"), (True, False), (1, 2), (None, 3)):
-        cases.append(dict(cell=cell, bias=bias, layers=layers, out=out, input=rnd.randint(1, 5), hidden=rnd.randint(1, 5),
+        sizes = dict(input=rnd.randint(1, 5), hidden=rnd.randint(1, 5))
+        cases.append(dict(cell=cell, bias=bias, layers=layers, out=out, **sizes,
                           head_activation="none" if out else None))
     return cases
 
 
 GRID = grid()
+IDS = [f"{c['cell']}-bias{int(bool(c['bias']))}-L{c['layers']}-out{c['out']}" for c in GRID]
 
 
-@pytest.mark.parametrize("options", GRID, ids=[f"{c['cell']}-bias{int(bool(c['bias']))}-L{c['layers']}-out{c['out']}" for c in GRID])
+@pytest.mark.parametrize("options", GRID, ids=IDS)
 def test_names_shapes_totals_and_numbers_match_mlx(options: dict[str, object]) -> None:
     config = Config(framework="mlx", **options)  # type: ignore[arg-type]
     report = build(config)
@@ -110,3 +115,22 @@ def test_the_layers_take_batch_first_input_only() -> None:
     assert tuple(layer(mx.zeros((5, 4, 3))).shape) == (5, 4, 2)
     with pytest.raises(ConfigError, match="batch-first input only"):
         Config(framework="mlx", input=3, hidden=2, batch_first=False)
+
+
+def test_the_recorded_vectors_are_what_mlx_gives_today() -> None:
+    # The recorder, loaded under another name: as `mlx` it would hide the package.
+    here = Path(__file__).parent
+    spec = importlib.util.spec_from_file_location("record_mlx", here / "record" / "mlx.py")
+    assert spec is not None and spec.loader is not None
+    recorder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recorder)
+    stored = json.loads((here / "vectors" / "mlx.json").read_text(encoding="utf-8"))
+    assert stored["recorded_with"] == f"mlx {mx.__version__}"
+    fresh = [recorder.record(c, seed) for seed, c in enumerate(recorder.cases())]
+    assert [c["id"] for c in fresh] == [c["id"] for c in stored["cases"]]
+    for new, old in zip(fresh, stored["cases"]):
+        assert new["config"] == old["config"] and list(new["weights"]) == list(old["weights"])
+        for group in ("weights", "outputs"):
+            for name, value in old[group].items():
+                np.testing.assert_allclose(new[group][name], value, rtol=1e-5, atol=1e-6, err_msg=f"{old['id']} {name}")
+        np.testing.assert_allclose(new["input"], old["input"])

@@ -72,7 +72,8 @@ class MLX(Framework):
             out.append(weight(config, named(w_name), part, (g * H, inp), self.stacked(config, "W"), k, 0))
             out.append(weight(config, named(u_name), part, (g * H, H), self.stacked(config, "U"), k, 0))
             if config.bias:
-                out.append(weight(config, named(b_name), part, (g * H,), self.stacked(config, "b", trailing=False), k, 0))
+                bias = self.stacked(config, "b", trailing=False)
+                out.append(weight(config, named(b_name), part, (g * H,), bias, k, 0))
                 if rest:
                     bhn = [Block("bh", "n_t", "n", (None,), False)]
                     out.append(weight(config, named(rest[0]), part, (H,), bhn, k, 0))

@@ -25,8 +25,9 @@ LAYER = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 def cases() -> list[dict[str, Any]]:
     """Every cell with and without bias, one and two layers; and each cell with a head."""
-    grid = [dict(cell=c, bias=b, layers=n) for c, b, n in itertools.product(("lstm", "gru", "rnn"), (True, False), (1, 2))]
-    grid += [dict(cell=c, bias=True, layers=1, out=2, head_activation="none") for c in ("lstm", "gru", "rnn")]
+    cells = ("lstm", "gru", "rnn")
+    grid = [dict(cell=c, bias=b, layers=n) for c, b, n in itertools.product(cells, (True, False), (1, 2))]
+    grid += [dict(cell=c, bias=True, layers=1, out=2, head_activation="none") for c in cells]
     return [dict(framework="mlx", input=3, hidden=4, **g) for g in grid]
 
 
@@ -35,7 +36,8 @@ class Stack(nn.Module):
 
     def __init__(self, c: dict[str, Any]) -> None:
         super().__init__()
-        made = [LAYER[c["cell"]](c["input"] if k == 0 else c["hidden"], c["hidden"], bias=c["bias"]) for k in range(c["layers"])]
+        make, h = LAYER[c["cell"]], c["hidden"]
+        made = [make(c["input"] if k == 0 else h, h, bias=c["bias"]) for k in range(c["layers"])]
         if c["layers"] > 1:
             self.layers = made
         else:
