@@ -83,7 +83,7 @@ class MLX(Framework):
         x, h = config.input, config.hidden
         top = "the last layer's " if config.layers > 1 else ""
         out = [
-            SeqTensor("input", (n, t, x), "the input sequence (or (T, x) without a batch)"),
+            SeqTensor("input", (n, t, x), f"the input sequence (or ({t}, {x}) without a batch)"),
             SeqTensor("hidden", (n, t, h), f"{top}h_t at every step"),
         ]
         if config.cell == "lstm":
