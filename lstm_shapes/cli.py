@@ -281,7 +281,7 @@ def model_options(fit: bool = False) -> Callable[[F], F]:
         click.option("--proj", type=Size(), default=None, help=f"LSTM projection: h_t has P < h units ({having('has_proj')})."),
         click.option("--peepholes", is_flag=True, help=f"LSTM peephole connections ({having('has_peepholes')})."),
         click.option("--layers", type=Size(MAX_LAYERS), default=1, show_default=True, help="Stacked recurrent layers."),
-        click.option("--bidirectional", is_flag=True, help="A backward direction beside the forward one."),
+        click.option("--bidirectional", is_flag=True, help=f"A backward direction beside the forward one ({having('has_bidirectional')})."),
         click.option("--no-bias", "no_bias", is_flag=True, help=f"Cells without biases ({having('has_no_bias')})."),
         click.option("--batch", type=Size(), default=None, help="Batch size (symbolic B if left out)."),
         click.option("--seq-len", type=Size(), default=None, help="Sequence length (symbolic T if left out)."),
@@ -350,8 +350,8 @@ def main_command(
     """Trace one recurrent time step: the shape of every node, every weight tensor, and the parameter count with its formula.
 
     The default is an LSTM in Keras 3 / TF2's convention: kernel (x, 4h), recurrent_kernel (h, 4h),
-    one bias per gate. --framework picks PyTorch, TF1 or ONNX instead, with their own names, layouts
-    and gate orders.
+    one bias per gate. --framework picks another framework instead, with its own names, layouts and
+    gate order.
     """
     params = dict(
         input_size=input_size, hidden=hidden, out=out, framework=framework, cell=cell, proj=proj,

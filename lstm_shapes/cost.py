@@ -129,7 +129,7 @@ def elementwise_per_step(config: Config) -> Expr:
         # r, z: products summed (2h); n: r ⊙ (…) and its sum (2h); biases (nb·3h); then h_t:
         # PyTorch's kernel computes n + z⊙(h−n) (3h), the others z⊙h + (1−z)⊙n as written (4h).
         update = config.convention.gru_update_ops
-        per = (2 + 2 + update + 3 * nb) * H
+        per = (2 + 2 + update + 3 * nb + config.convention.extra_biases(config)) * H
     else:
         per = (1 + nb) * H
     return _times_d(config, config.layers * per if config.layers > 1 else per)

@@ -148,6 +148,9 @@ def parts(config: Config) -> tuple[Part, ...]:
         if nb:
             inner = inner + (H if nb == 1 else nb * H)
         per_direction: Expr = inner if g == 1 else g * inner
+        extra = config.convention.extra_biases(config)
+        if extra:
+            per_direction = per_direction + (H if extra == 1 else extra * H)
         if config.peepholes:
             per_direction = per_direction + 3 * H
         if config.proj is not None:

@@ -87,6 +87,8 @@ def test_elementwise_and_activations_by_hand() -> None:
     # GRU (Keras, reset_after, two biases): 2h sums for r, z; 2h for n; 4h for h_t; 3h·2 biases.
     assert cost(input=4, hidden=2, cell="gru")["elementwise_per_step"] == (2 + 2 + 4 + 6) * 2
     assert cost(input=4, hidden=2, cell="gru")["activations_per_step"] == 3 * 2
+    # MLX's GRU: b on all three gates (3h) and bhn on the candidate's recurrent product (h).
+    assert cost(input=4, hidden=2, cell="gru", framework="mlx")["elementwise_per_step"] == (2 + 2 + 4 + 3 + 1) * 2
     assert cost(input=4, hidden=2, cell="rnn", layers=2, bidirectional=True)["activations_per_step"] == 2 * 2 * 2
 
 

@@ -41,8 +41,8 @@ def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) 
 
 
 def test_the_registry_is_in_the_documented_order() -> None:
-    assert NAMES == ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle")
-    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Paddle"]
+    assert NAMES == ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Paddle", "MLX"]
 
 
 # Names as each framework's own documentation and state dicts spell them, with what they say.
@@ -68,6 +68,10 @@ KNOWN = [
     ("paddle", "rnn.2.cell_bw.weight_ho", (2, 1, "weight_ho")),
     ("paddle", "bias_hh_l1_reverse", (1, 1, "bias_hh")),
     ("paddle", "head.weight", (None, None, "head_weight")),
+    ("mlx", "Wx", (0, 0, "Wx")),
+    ("mlx", "rnn.bhn", (0, 0, "bhn")),
+    ("mlx", "layers.2.Whh", (2, 0, "Whh")),
+    ("mlx", "head.bias", (None, None, "head_bias")),
 ]
 FOREIGN = [
     ("keras", "weight_ih_l0"), ("keras", "bidirectional/forward_lstm_1/lstm_cell/kernel"),
@@ -75,6 +79,7 @@ FOREIGN = [
     ("tf1", "rnn/lstm_cell/w_g_diag"), ("onnx", "W_0"), ("onnx", "Y"),
     ("paddle", "weight_ih_l0_fw"), ("paddle", "0.cell_rev.weight_ih"), ("paddle", "cell.weight_ih"),
     ("pytorch-cell", "weight_ih_l0"), ("pytorch-cell", "rnn.weight_hh_l0"), ("pytorch-cell", "cell.weight_hr"),
+    ("mlx", "weight_ih_l0"), ("mlx", "layers.Wx"), ("mlx", "rnn.layers.0.Wx"),
 ]
 
 

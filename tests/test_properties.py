@@ -71,6 +71,7 @@ def count_by_hand(c: Config) -> int:
         one = gates * c.hidden * (reads + r + biases)
         one += 3 * c.hidden if c.peepholes else 0  # i, f, o diagonals
         one += c.hidden * c.proj if c.proj else 0
+        one += c.hidden if c.framework == "mlx" and c.cell == "gru" and c.bias else 0  # MLX's GRU bhn
         total += directions * one
     if c.out is not None:
         total += c.out * (directions * r + 1)
@@ -175,13 +176,13 @@ def test_mutated_valid_pages_stay_safe(data: st.DataObject) -> None:
 # ONNX both (linear_before_reset); Paddle's time_major=True. PyTorch's cells have no layers, directions,
 # sequence or projection.
 VARIANTS = (
-    {("framework", f) for f in ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle")}
+    {("framework", f) for f in ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx")}
     | {("cell", c) for c in ("lstm", "gru", "rnn")}
     | {("proj", "pytorch"), ("proj", "tf1"), ("proj", "paddle"), ("peepholes", "tf1"), ("peepholes", "onnx")}
-    | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "pytorch-cell"), ("no bias", "onnx")}
+    | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "pytorch-cell"), ("no bias", "onnx"), ("no bias", "mlx")}
     | {("reset_after", "keras", True), ("reset_after", "keras", False), ("reset_after", "pytorch", True),
        ("reset_after", "pytorch-cell", True), ("reset_after", "tf1", False), ("reset_after", "onnx", True),
-       ("reset_after", "onnx", False), ("reset_after", "paddle", True)}
+       ("reset_after", "onnx", False), ("reset_after", "paddle", True), ("reset_after", "mlx", True)}
     | {("batch_first", "pytorch", False), ("batch_first", "tf1", False), ("batch_first", "onnx", True),
        ("batch_first", "paddle", False)}
     | {("layers", 3), ("bidirectional", True), ("out", True), ("batch", True), ("seq_len", True)}

@@ -115,16 +115,20 @@ UNSUPPORTED = [
     (["--reset-after"], "--reset-after is for GRU cells only"),
     (["--time-major"], "--time-major is not available in Keras 3 / TF2"),
     (["--framework", "pytorch-cell", "--layers", "2"],
-     "--layers is not available in PyTorch cell, which is one layer; Keras 3 / TF2, PyTorch, TF1, ONNX and Paddle stack layers"),
+     "--layers is not available in PyTorch cell, which is one layer; Keras 3 / TF2, PyTorch, TF1, ONNX, Paddle and MLX stack layers"),
     (["--framework", "pytorch-cell", "--bidirectional"], "--bidirectional is not available in PyTorch cell, which runs forward only"),
     (["--framework", "pytorch-cell", "--seq-len", "3"], "--seq-len is not available in PyTorch cell, which takes one time step per call"),
     (["--framework", "pytorch-cell", "--proj", "1"], "--proj is not available in PyTorch cell; PyTorch, TF1 and Paddle have a projection"),
     (["--framework", "pytorch-cell", "--time-major"], "--time-major is not available in PyTorch cell"),
+    (["--time-major", "--framework", "mlx"], "--time-major is not available in MLX, which takes batch-first input only"),
+    (["--bidirectional", "--framework", "mlx"],
+     "--bidirectional is not available in MLX, which runs forward only; Keras 3 / TF2, PyTorch, TF1, ONNX and Paddle have it"),
+    (["--no-reset-after", "--cell", "gru", "--framework", "mlx"], "--no-reset-after is not available in MLX"),
     (["--layers", "0"], "--layers must be a whole number from 1 to 1,000, got 0"),
     (["--batch", "0"], "--batch must be a whole number from 1 to 10,000,000, got 0"),
     (["--seq-len", "x"], "--seq-len must be a whole number from 1 to 10,000,000, got 'x'"),
     (["--cell", "lstmp"], "'lstmp' is not one of 'lstm', 'gru', 'rnn'"),
-    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'pytorch-cell', 'tf1', 'onnx', 'paddle', 'all'"),
+    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'pytorch-cell', 'tf1', 'onnx', 'paddle', 'mlx', 'all'"),
     (["--framework", "all", "--proj", "1", "--cell", "gru"], "--proj is for LSTM cells only"),
     (["--framework", "all", "--verify"], "--verify checks one framework at a time"),
 ]
@@ -335,3 +339,14 @@ def test_tf1_gru_and_rnn_match_tf1_source() -> None:
         h = np.tanh(np.concatenate([xs[:, t], h], axis=1) @ arrays["rnn/basic_rnn_cell/kernel"]
                     + arrays["rnn/basic_rnn_cell/bias"])
     assert np.allclose(run_sequence(report, arrays, xs)["state"], h, atol=1e-5)
+
+
+def test_mlx_gru_counts_and_shows_its_candidate_only_recurrent_bias() -> None:
+    # mlx.nn.GRU(4, 2): Wx (6, 4), Wh (6, 2), b (6,), bhn (2,) = 24 + 12 + 6 + 2.
+    report = build(Config(input=4, hidden=2, cell="gru", framework="mlx"))
+    assert [p.params for p in report.parts] == [44]
+    nodes = {n.id: n.op for n in report.nodes}
+    assert nodes["n_t"] == "tanh(x_t·W_n + b_n + r_t ⊙ (h_prev·U_n + bh_n))"
+    assert nodes["r_t"].endswith(" + b_r)")  # r and z have one bias each
+    without = build(Config(input=4, hidden=2, cell="gru", framework="mlx", bias=False))
+    assert [p.params for p in without.parts] == [36] and "bh_n" not in {n.id: n.op for n in without.nodes}["n_t"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import Framework, SeqTensor
 from .keras import Keras
+from .mlx import MLX
 from .onnx import ONNX
 from .paddle import Paddle
 from .pytorch import PyTorch
@@ -11,7 +12,7 @@ from .pytorch_cell import PyTorchCell
 from .tf1 import TF1
 
 # One line per framework; the order is that of --framework's choices, comparisons and messages.
-REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX(), Paddle())}
+REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX(), Paddle(), MLX())}
 NAMES = tuple(REGISTRY)
 DEFAULT = NAMES[0]
 

@@ -93,6 +93,10 @@ class Framework:
         """How many bias vectors each gate has: 0 without bias, 2 where each side has its own."""
         return 1 if config.bias else 0
 
+    def extra_biases(self, config: Config) -> int:
+        """Bias vectors of h beyond the per-gate ones, e.g. MLX's GRU's bhn for the candidate alone."""
+        return 0
+
     def bias_where(self, config: Config) -> str:
         """Where the biases are kept, when there are two per gate."""
         return ""
