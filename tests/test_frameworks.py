@@ -41,8 +41,8 @@ def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) 
 
 
 def test_the_registry_is_in_the_documented_order() -> None:
-    assert NAMES == ("keras", "pytorch", "tf1", "onnx")
-    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX"]
+    assert NAMES == ("keras", "pytorch", "tf1", "onnx", "tf-keras", "tf-keras-cudnn")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX", "tf.keras 2", "tf.keras 2 CuDNN"]
 
 
 # Names as each framework's own documentation and state dicts spell them, with what they say.
@@ -61,11 +61,19 @@ KNOWN = [
     ("onnx", "R", (0, None, "R")),
     ("onnx", "B_l3", (3, None, "B")),
     ("onnx", "head.weight", (None, None, "head_weight")),
+    # As tf_keras 2.21's model.weights names them (the cell keeps its unsuffixed name in every layer).
+    ("tf-keras", "lstm_2/lstm_cell/kernel:0", (2, 0, "kernel")),
+    ("tf-keras", "bidirectional_1/backward_lstm_1/lstm_cell/bias:0", (1, 1, "bias")),
+    ("tf-keras", "dense/bias:0", (None, None, "head_bias")),
+    ("tf-keras-cudnn", "cu_dnnlstm_1/recurrent_kernel:0", (1, 0, "recurrent_kernel")),
+    ("tf-keras-cudnn", "bidirectional/backward_cu_dnngru/bias:0", (0, 1, "bias")),
 ]
 FOREIGN = [
     ("keras", "weight_ih_l0"), ("keras", "bidirectional/forward_lstm_1/lstm_cell/kernel"),
     ("pytorch", "lstm/lstm_cell/kernel"), ("pytorch", "weight_ih_l"), ("tf1", "lstm/lstm_cell/kernel"),
     ("tf1", "rnn/lstm_cell/w_g_diag"), ("onnx", "W_0"), ("onnx", "Y"),
+    ("tf-keras", "lstm/lstm_cell/kernel"), ("tf-keras", "cu_dnnlstm/kernel:0"),
+    ("tf-keras-cudnn", "lstm/lstm_cell/kernel:0"), ("tf-keras-cudnn", "bidirectional/forward_cu_dnngru_1/bias:0"),
 ]
 
 

@@ -26,7 +26,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 def configs(draw: st.DrawFn, max_size: int = 24) -> Config:
     """Valid configurations, built from the rules of what each framework has."""
     framework = draw(st.sampled_from(NAMES))
-    cell = draw(st.sampled_from(["lstm", "gru", "rnn"]))
+    cell = draw(st.sampled_from(get(framework).cells))
     hidden = draw(st.integers(1, max_size))
     options: dict[str, object] = dict(
         input=draw(st.integers(1, max_size)),
@@ -61,9 +61,10 @@ def count_by_hand(c: Config) -> int:
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[c.cell]
     directions = 2 if c.bidirectional else 1
     r = c.proj or c.hidden  # h_t is p wide with a projection
-    # Bias vectors per gate: PyTorch (bias_ih, bias_hh), ONNX (Wb, Rb) and Keras' reset_after GRU
-    # ((2, 3h)) keep two; Keras otherwise and TF1 keep one.
-    two = c.framework in ("pytorch", "onnx") or (c.framework == "keras" and c.cell == "gru" and c.reset_after)
+    # Bias vectors per gate: PyTorch (bias_ih, bias_hh), ONNX (Wb, Rb), CuDNNLSTM/CuDNNGRU (8h, 6h) and
+    # Keras' reset_after GRU ((2, 3h)) keep two; Keras otherwise and TF1 keep one.
+    two = c.framework in ("pytorch", "onnx", "tf-keras-cudnn") or (
+        c.framework in ("keras", "tf-keras") and c.cell == "gru" and c.reset_after)
     biases = 0 if not c.bias else 2 if two else 1
     total = 0
     for layer in range(c.layers):
@@ -171,14 +172,15 @@ def test_mutated_valid_pages_stay_safe(data: st.DataObject) -> None:
 # What the frameworks allow, from their own documentation (written apart from config.py's tables):
 # a projection in PyTorch (proj_size) and TF1 (num_proj); peepholes in TF1 (use_peepholes) and
 # ONNX (P); no bias in Keras (use_bias), PyTorch (bias) and ONNX (no B); where a GRU applies its
-# reset gate: Keras both ways, PyTorch after, TF1 before, ONNX both (linear_before_reset).
+# reset gate: Keras both ways, PyTorch after, TF1 before, ONNX both (linear_before_reset), cuDNN after.
 VARIANTS = (
-    {("framework", f) for f in ("keras", "pytorch", "tf1", "onnx")}
+    {("framework", f) for f in ("keras", "pytorch", "tf1", "onnx", "tf-keras", "tf-keras-cudnn")}
     | {("cell", c) for c in ("lstm", "gru", "rnn")}
     | {("proj", "pytorch"), ("proj", "tf1"), ("peepholes", "tf1"), ("peepholes", "onnx")}
-    | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "onnx")}
+    | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "onnx"), ("no bias", "tf-keras")}
     | {("reset_after", "keras", True), ("reset_after", "keras", False), ("reset_after", "pytorch", True),
-       ("reset_after", "tf1", False), ("reset_after", "onnx", True), ("reset_after", "onnx", False)}
+       ("reset_after", "tf1", False), ("reset_after", "onnx", True), ("reset_after", "onnx", False),
+       ("reset_after", "tf-keras", True), ("reset_after", "tf-keras", False), ("reset_after", "tf-keras-cudnn", True)}
     | {("batch_first", "pytorch", False), ("batch_first", "tf1", False), ("batch_first", "onnx", True)}
     | {("layers", 3), ("bidirectional", True), ("out", True), ("batch", True), ("seq_len", True)}
 )
@@ -205,7 +207,7 @@ def test_the_strategy_draws_only_valid_configurations_and_reaches_every_variant(
     # the strategy never draws is one the property tests above never exercise.
     seen: set[tuple[object, ...]] = set()
 
-    @settings(max_examples=500, deadline=None, derandomize=True, database=None)
+    @settings(max_examples=1000, deadline=None, derandomize=True, database=None)
     @given(configs())
     def collect(config: Config) -> None:
         seen.update(variants(config))

@@ -68,6 +68,10 @@ def test_pytorch_example_is_64_plus_3() -> None:
         (dict(cell="rnn"), 4 * 2 + 2 * 2 + 2),
         (dict(bidirectional=True), 2 * 56),
         (dict(bias=False), 4 * 8 + 2 * 8),
+        # tf.keras 2, as tf_keras 2.21's count_params() gives them; CuDNNLSTM's bias is 8h, CuDNNGRU's 6h.
+        (dict(framework="tf-keras", cell="gru", reset_after=False), 4 * 6 + 2 * 6 + 6),
+        (dict(framework="tf-keras-cudnn"), 4 * 8 + 2 * 8 + 16),
+        (dict(framework="tf-keras-cudnn", cell="gru"), 4 * 6 + 2 * 6 + 12),
     ],
 )
 def test_counts_by_hand(options: dict[str, object], expected: int) -> None:
@@ -118,9 +122,14 @@ UNSUPPORTED = [
     (["--batch", "0"], "--batch must be a whole number from 1 to 10,000,000, got 0"),
     (["--seq-len", "x"], "--seq-len must be a whole number from 1 to 10,000,000, got 'x'"),
     (["--cell", "lstmp"], "'lstmp' is not one of 'lstm', 'gru', 'rnn'"),
-    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'tf1', 'onnx', 'all'"),
+    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'tf1', 'onnx', 'tf-keras', 'tf-keras-cudnn', 'all'"),
     (["--framework", "all", "--proj", "1", "--cell", "gru"], "--proj is for LSTM cells only"),
     (["--framework", "all", "--verify"], "--verify checks one framework at a time"),
+    # tf_keras has CuDNNLSTM and CuDNNGRU only, and cuDNN's GRU resets after the product, with both biases.
+    (["--cell", "rnn", "--framework", "tf-keras-cudnn"], "--cell rnn is not available in tf.keras 2 CuDNN, which has "
+     "LSTM and GRU cells only; Keras 3 / TF2, PyTorch, TF1, ONNX and tf.keras 2 have it"),
+    (["--no-reset-after", "--cell", "gru", "--framework", "tf-keras-cudnn"], "--no-reset-after is not available in tf.keras 2 CuDNN"),
+    (["--no-bias", "--framework", "tf-keras-cudnn"], "--no-bias is not available in tf.keras 2 CuDNN"),
 ]
 
 

@@ -7,9 +7,10 @@ from .keras import Keras
 from .onnx import ONNX
 from .pytorch import PyTorch
 from .tf1 import TF1
+from .tf_keras import TfKeras, TfKerasCuDNN
 
 # One line per framework; the order is that of --framework's choices, comparisons and messages.
-REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), TF1(), ONNX())}
+REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), TF1(), ONNX(), TfKeras(), TfKerasCuDNN())}
 NAMES = tuple(REGISTRY)
 DEFAULT = NAMES[0]
 

@@ -46,6 +46,8 @@ class Framework:
     gates: dict[str, Gates]  # the packing order per gated cell, as (node id, the framework's letter)
     peephole_order: Gates = ()  # the order of the peephole vectors, where there are any
 
+    cells: tuple[str, ...] = ("lstm", "gru", "rnn")  # the cells it has
+
     # Variants (LSTM ones unless said otherwise).
     has_proj = False
     proj_below_hidden = False  # the projection must be narrower than the cell
