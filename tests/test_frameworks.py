@@ -77,6 +77,17 @@ FOREIGN = [
 ]
 
 
+def test_cudnngru_names_its_tf_keras_twin_and_what_tells_them_apart() -> None:
+    cudnn = Config(input=4, hidden=2, cell="gru", framework="tf-keras-cudnn", layers=2, bidirectional=True)
+    twin, why = get("tf-keras-cudnn").lookalike(cudnn)
+    assert (twin.framework, twin.reset_after, twin.layers, twin.bidirectional) == ("tf-keras", True, 2, True)
+    # By hand, per layer and direction: kernel 4·6 (layer 1 reads 2·2 = 4 too), recurrent 2·6, bias 12.
+    assert build(cudnn).total_params == build(twin).total_params == 2 * (24 + 12 + 12) + 2 * (24 + 12 + 12)
+    assert "(6h,)" in why and "(2, 3h)" in why
+    assert get("tf-keras-cudnn").lookalike(Config(input=4, hidden=2, framework="tf-keras-cudnn")) is None
+    assert get("tf-keras").lookalike(twin) is None
+
+
 @pytest.mark.parametrize(("framework", "name", "place"), KNOWN)
 def test_parse_name_reads_a_framework_name(framework: str, name: str, place: tuple[object, ...]) -> None:
     assert get(framework).parse_name(name) == place

@@ -142,6 +142,10 @@ class Framework:
             return [weight(config, matrix, name, (O, width), [Block("head_W", "", "", (None, None), True)]), *bias]
         return [weight(config, matrix, name, (width, O), [Block("head_W", "", "", (None, None), False)]), *bias]
 
+    def lookalike(self, config: Config) -> tuple[Config, str] | None:
+        """Another framework's configuration with the same arithmetic and count, and what tells the two apart."""
+        return None
+
     # --- a whole sequence ------------------------------------------------------------------------
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:

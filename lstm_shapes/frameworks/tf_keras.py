@@ -9,6 +9,7 @@ input-side biases, then the recurrent-side ones, in the gate order cuDNN is fed.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..params import H, Weight, layer_input_expr, part_name, weight
@@ -63,9 +64,13 @@ class TfKerasCuDNN(TfKeras):
     has_no_bias = False
     reset_after_choices = (True,)  # cuDNN's GRU: r ⊙ (U·h + b_h)
     reset_after_default = True
-    # The backward parse: what a Keras GRU with reset_after=True and a CuDNNGRU share, and what tells them apart.
-    lookalike = ("tf-keras", "a GRU with reset_after=True has the same gates, arithmetic and count; its bias is "
-                             "(2, 3h) under gru/gru_cell/, CuDNNGRU's is (6h,) under cu_dnngru/")
+
+    def lookalike(self, config: Config) -> tuple[Config, str] | None:
+        if config.cell != "gru":
+            return None  # CuDNNLSTM's 8h bias has no twin: tf.keras' LSTM keeps 4h
+        twin = replace(config, framework=TfKeras.name, reset_after=True)
+        return twin, ("CuDNNGRU and tf.keras' GRU(reset_after=True) compute the same thing with the same kernels and count; "
+                      "the bias tells them apart: (6h,) in cu_dnngru/, (2, 3h) in gru/gru_cell/")
 
     def biases_per_gate(self, config: Config) -> int:
         return 2  # cuDNN keeps an input-side and a recurrent-side bias per gate
