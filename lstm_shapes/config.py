@@ -120,6 +120,10 @@ class Config:
                                           ("head_bias", self.head_bias, True), ("head_reads", self.head_reads, None)):
                 if value != default:
                     raise unsupported(field, value, "describes the dense head; add one with --out N")
+        if cell not in fw.cells:
+            have = tuple(n for n, f in REGISTRY.items() if cell in f.cells)
+            only = " and ".join(c.upper() for c in fw.cells)
+            raise unsupported("cell", cell, f"{cell} is not available in {title}, which has {only} cells only; {names(have)} have it")
         if self.layers > 1 and not fw.has_layers:
             raise unsupported("layers", self.layers,
                               f"is not available in {title}, which is one layer; {names(having('has_layers'))} stack layers")

@@ -38,7 +38,7 @@ def test_cost_shows_every_frameworks_macs(fmt: str) -> None:
 
 def test_json_holds_each_frameworks_equations_and_cost() -> None:
     data = json.loads(run("--explain", "--cost", "--format", "json").stdout)
-    assert [f["framework"] for f in data["frameworks"]] == ["keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx"]
+    assert [f["framework"] for f in data["frameworks"]] == ["keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras", "tf-keras-cudnn"]
     for entry in data["frameworks"]:
         # x_t, h_prev, c_prev, hx_t, the four gates, c_t and h_t.
         assert len(entry["report"]["equations"]) == 10

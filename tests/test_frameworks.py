@@ -41,8 +41,8 @@ def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) 
 
 
 def test_the_registry_is_in_the_documented_order() -> None:
-    assert NAMES == ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx")
-    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Paddle", "MLX"]
+    assert NAMES == ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras", "tf-keras-cudnn")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Paddle", "MLX", "tf.keras 2", "tf.keras 2 CuDNN"]
 
 
 # Names as each framework's own documentation and state dicts spell them, with what they say.
@@ -72,6 +72,12 @@ KNOWN = [
     ("mlx", "rnn.bhn", (0, 0, "bhn")),
     ("mlx", "layers.2.Whh", (2, 0, "Whh")),
     ("mlx", "head.bias", (None, None, "head_bias")),
+    # As tf_keras 2.21's model.weights names them (the cell keeps its unsuffixed name in every layer).
+    ("tf-keras", "lstm_2/lstm_cell/kernel:0", (2, 0, "kernel")),
+    ("tf-keras", "bidirectional_1/backward_lstm_1/lstm_cell/bias:0", (1, 1, "bias")),
+    ("tf-keras", "dense/bias:0", (None, None, "head_bias")),
+    ("tf-keras-cudnn", "cu_dnnlstm_1/recurrent_kernel:0", (1, 0, "recurrent_kernel")),
+    ("tf-keras-cudnn", "bidirectional/backward_cu_dnngru/bias:0", (0, 1, "bias")),
 ]
 FOREIGN = [
     ("keras", "weight_ih_l0"), ("keras", "bidirectional/forward_lstm_1/lstm_cell/kernel"),
@@ -80,7 +86,20 @@ FOREIGN = [
     ("paddle", "weight_ih_l0_fw"), ("paddle", "0.cell_rev.weight_ih"), ("paddle", "cell.weight_ih"),
     ("pytorch-cell", "weight_ih_l0"), ("pytorch-cell", "rnn.weight_hh_l0"), ("pytorch-cell", "cell.weight_hr"),
     ("mlx", "weight_ih_l0"), ("mlx", "layers.Wx"), ("mlx", "rnn.layers.0.Wx"),
+    ("tf-keras", "lstm/lstm_cell/kernel"), ("tf-keras", "cu_dnnlstm/kernel:0"),
+    ("tf-keras-cudnn", "lstm/lstm_cell/kernel:0"), ("tf-keras-cudnn", "bidirectional/forward_cu_dnngru_1/bias:0"),
 ]
+
+
+def test_cudnngru_names_its_tf_keras_twin_and_what_tells_them_apart() -> None:
+    cudnn = Config(input=4, hidden=2, cell="gru", framework="tf-keras-cudnn", layers=2, bidirectional=True)
+    twin, why = get("tf-keras-cudnn").lookalike(cudnn)
+    assert (twin.framework, twin.reset_after, twin.layers, twin.bidirectional) == ("tf-keras", True, 2, True)
+    # By hand, per layer and direction: kernel 4·6 (layer 1 reads 2·2 = 4 too), recurrent 2·6, bias 12.
+    assert build(cudnn).total_params == build(twin).total_params == 2 * (24 + 12 + 12) + 2 * (24 + 12 + 12)
+    assert "(6h,)" in why and "(2, 3h)" in why
+    assert get("tf-keras-cudnn").lookalike(Config(input=4, hidden=2, framework="tf-keras-cudnn")) is None
+    assert get("tf-keras").lookalike(twin) is None
 
 
 @pytest.mark.parametrize(("framework", "name", "place"), KNOWN)

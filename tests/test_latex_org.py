@@ -15,6 +15,7 @@ import pytest
 from lstm_shapes import Config, ConfigError, Report, build
 from lstm_shapes.compare import compare
 from lstm_shapes.config import CELLS, FRAMEWORKS
+from lstm_shapes.frameworks import get
 from lstm_shapes.render import FORMATS
 from lstm_shapes.render.latex import latex, latex_document, render_latex
 from lstm_shapes.render.org import org_document, paragraph, render_org
@@ -62,7 +63,7 @@ def special_table() -> Table:
 
 def test_reports_cover_every_framework_and_cell() -> None:
     seen = {(r.config.framework, r.config.cell) for r in reports()}
-    assert seen == set(itertools.product(FRAMEWORKS, CELLS))
+    assert seen == {(f, c) for f in FRAMEWORKS for c in CELLS if c in get(f).cells}
 
 
 # --- LaTeX escaping ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 def configs(draw: st.DrawFn, max_size: int = 24) -> Config:
     """Valid configurations, built from the rules of what each framework has."""
     framework = draw(st.sampled_from(NAMES))
-    cell = draw(st.sampled_from(["lstm", "gru", "rnn"]))
+    cell = draw(st.sampled_from(get(framework).cells))
     hidden = draw(st.integers(1, max_size))
     options: dict[str, object] = dict(
         input=draw(st.integers(1, max_size)),
@@ -61,9 +61,10 @@ def count_by_hand(c: Config) -> int:
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[c.cell]
     directions = 2 if c.bidirectional else 1
     r = c.proj or c.hidden  # h_t is p wide with a projection
-    # Bias vectors per gate: PyTorch's layers and cells and Paddle (bias_ih, bias_hh), ONNX (Wb, Rb) and Keras'
-    # reset_after GRU ((2, 3h)) keep two; Keras otherwise and TF1 keep one.
-    two = c.framework in ("pytorch", "pytorch-cell", "onnx", "paddle") or (c.framework == "keras" and c.cell == "gru" and c.reset_after)
+    # Bias vectors per gate: PyTorch's layers and cells and Paddle (bias_ih, bias_hh), ONNX (Wb, Rb),
+    # CuDNNLSTM/CuDNNGRU (8h, 6h) and Keras' reset_after GRU ((2, 3h)) keep two; Keras otherwise and TF1 keep one.
+    two = c.framework in ("pytorch", "pytorch-cell", "onnx", "paddle", "tf-keras-cudnn") or (
+        c.framework in ("keras", "tf-keras") and c.cell == "gru" and c.reset_after)
     biases = 0 if not c.bias else 2 if two else 1
     total = 0
     for layer in range(c.layers):
@@ -171,18 +172,21 @@ def test_mutated_valid_pages_stay_safe(data: st.DataObject) -> None:
 
 # What the frameworks allow, from their own documentation (written apart from config.py's tables):
 # a projection in PyTorch (proj_size), TF1 (num_proj) and Paddle (proj_size); peepholes in TF1
-# (use_peepholes) and ONNX (P); no bias in Keras (use_bias), PyTorch's layers and cells (bias) and ONNX (no B);
-# where a GRU applies its reset gate: Keras both ways, PyTorch (layers and cells) and Paddle after, TF1 before,
-# ONNX both (linear_before_reset); Paddle's time_major=True. PyTorch's cells have no layers, directions,
-# sequence or projection.
+# (use_peepholes) and ONNX (P); no bias in Keras 3 and 2 (use_bias), PyTorch's layers and cells (bias), ONNX (no B)
+# and MLX; where a GRU applies its reset gate: Keras 3 and 2 both ways, PyTorch (layers and cells), Paddle, MLX
+# and cuDNN after, TF1 before, ONNX both (linear_before_reset); Paddle's time_major=True. PyTorch's cells have no
+# layers, directions, sequence or projection.
 VARIANTS = (
-    {("framework", f) for f in ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx")}
+    {("framework", f) for f in ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras",
+                                "tf-keras-cudnn")}
     | {("cell", c) for c in ("lstm", "gru", "rnn")}
     | {("proj", "pytorch"), ("proj", "tf1"), ("proj", "paddle"), ("peepholes", "tf1"), ("peepholes", "onnx")}
-    | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "pytorch-cell"), ("no bias", "onnx"), ("no bias", "mlx")}
+    | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "pytorch-cell"), ("no bias", "onnx"), ("no bias", "mlx"),
+       ("no bias", "tf-keras")}
     | {("reset_after", "keras", True), ("reset_after", "keras", False), ("reset_after", "pytorch", True),
        ("reset_after", "pytorch-cell", True), ("reset_after", "tf1", False), ("reset_after", "onnx", True),
-       ("reset_after", "onnx", False), ("reset_after", "paddle", True), ("reset_after", "mlx", True)}
+       ("reset_after", "onnx", False), ("reset_after", "paddle", True), ("reset_after", "mlx", True),
+       ("reset_after", "tf-keras", True), ("reset_after", "tf-keras", False), ("reset_after", "tf-keras-cudnn", True)}
     | {("batch_first", "pytorch", False), ("batch_first", "tf1", False), ("batch_first", "onnx", True),
        ("batch_first", "paddle", False)}
     | {("layers", 3), ("bidirectional", True), ("out", True), ("batch", True), ("seq_len", True)}

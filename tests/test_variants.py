@@ -1,8 +1,8 @@
 """Every framework, cell and variant: counts by hand, refusals, the side-by-side view, --verify.
 
-The real PyTorch, Keras and ONNX are checked in test_torch.py, test_keras.py and test_onnx.py.
-TF1 cannot be installed here, so its cells are written out below from TF1's own source
-(rnn_cell_impl.py: LSTMCell, GRUCell, BasicRNNCell) and compared with the tool's forward pass.
+The real PyTorch, Keras and ONNX are checked in test_torch.py, test_keras.py and test_onnx.py; the
+real TF1 cells and tf.keras 2 in test_tf1.py and test_tf_keras.py, and without TensorFlow against
+their recorded values in test_recorded_tf.py.
 """
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ def test_pytorch_example_is_64_plus_3() -> None:
         (dict(cell="rnn"), 4 * 2 + 2 * 2 + 2),
         (dict(bidirectional=True), 2 * 56),
         (dict(bias=False), 4 * 8 + 2 * 8),
+        # tf.keras 2, as tf_keras 2.21's count_params() gives them; CuDNNLSTM's bias is 8h, CuDNNGRU's 6h.
+        (dict(framework="tf-keras", cell="gru", reset_after=False), 4 * 6 + 2 * 6 + 6),
+        (dict(framework="tf-keras-cudnn"), 4 * 8 + 2 * 8 + 16),
+        (dict(framework="tf-keras-cudnn", cell="gru"), 4 * 6 + 2 * 6 + 12),
     ],
 )
 def test_counts_by_hand(options: dict[str, object], expected: int) -> None:
@@ -115,22 +119,27 @@ UNSUPPORTED = [
     (["--reset-after"], "--reset-after is for GRU cells only"),
     (["--time-major"], "--time-major is not available in Keras 3 / TF2"),
     (["--framework", "pytorch-cell", "--layers", "2"],
-     "--layers is not available in PyTorch cell, which is one layer; Keras 3 / TF2, PyTorch, TF1, ONNX, Paddle and MLX stack layers"),
+     "--layers is not available in PyTorch cell, which is one layer; Keras 3 / TF2, PyTorch, TF1, ONNX"),
     (["--framework", "pytorch-cell", "--bidirectional"], "--bidirectional is not available in PyTorch cell, which runs forward only"),
     (["--framework", "pytorch-cell", "--seq-len", "3"], "--seq-len is not available in PyTorch cell, which takes one time step per call"),
     (["--framework", "pytorch-cell", "--proj", "1"], "--proj is not available in PyTorch cell; PyTorch, TF1 and Paddle have a projection"),
     (["--framework", "pytorch-cell", "--time-major"], "--time-major is not available in PyTorch cell"),
     (["--time-major", "--framework", "mlx"], "--time-major is not available in MLX, which takes batch-first input only"),
     (["--bidirectional", "--framework", "mlx"],
-     "--bidirectional is not available in MLX, which runs forward only; Keras 3 / TF2, PyTorch, TF1, ONNX and Paddle have it"),
+     "--bidirectional is not available in MLX, which runs forward only; Keras 3 / TF2, PyTorch, TF1, ONNX, Paddle"),
     (["--no-reset-after", "--cell", "gru", "--framework", "mlx"], "--no-reset-after is not available in MLX"),
     (["--layers", "0"], "--layers must be a whole number from 1 to 1,000, got 0"),
     (["--batch", "0"], "--batch must be a whole number from 1 to 10,000,000, got 0"),
     (["--seq-len", "x"], "--seq-len must be a whole number from 1 to 10,000,000, got 'x'"),
     (["--cell", "lstmp"], "'lstmp' is not one of 'lstm', 'gru', 'rnn'"),
-    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'pytorch-cell', 'tf1', 'onnx', 'paddle', 'mlx', 'all'"),
+    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'pytorch-cell', 'tf1', 'onnx', 'paddle', 'mlx', 'tf-keras', 'tf-keras-cudnn', 'all'"),
     (["--framework", "all", "--proj", "1", "--cell", "gru"], "--proj is for LSTM cells only"),
     (["--framework", "all", "--verify"], "--verify checks one framework at a time"),
+    # tf_keras has CuDNNLSTM and CuDNNGRU only, and cuDNN's GRU resets after the product, with both biases.
+    (["--cell", "rnn", "--framework", "tf-keras-cudnn"], "--cell rnn is not available in tf.keras 2 CuDNN, which has "
+     "LSTM and GRU cells only; Keras 3 / TF2, PyTorch"),
+    (["--no-reset-after", "--cell", "gru", "--framework", "tf-keras-cudnn"], "--no-reset-after is not available in tf.keras 2 CuDNN"),
+    (["--no-bias", "--framework", "tf-keras-cudnn"], "--no-bias is not available in tf.keras 2 CuDNN"),
 ]
 
 
@@ -267,78 +276,6 @@ def test_verify_finds_a_tensor_no_part_counts() -> None:
     assert [(c.what, c.expected, c.actual) for c in result.mismatches] == [
         ("array sizes add up to the parts' formulas", "59", "60")
     ]
-
-
-# --- TF1, written out from its source --------------------------------------------------------
-
-np = pytest.importorskip("numpy")
-
-
-def sigmoid(v):  # type: ignore[no-untyped-def]
-    return 1 / (1 + np.exp(-v))
-
-
-def tf1_lstm(arrays, xs, peep, proj):  # type: ignore[no-untyped-def]
-    """LSTMCell.call: i, j, f, o = split(concat([x, m_prev]) @ kernel + bias, 4)."""
-    p = "rnn/lstm_cell/"
-    kernel, bias = arrays[p + "kernel"], arrays[p + "bias"]
-    n, h = xs.shape[0], bias.shape[0] // 4
-    m = np.zeros((n, arrays[p + "projection/kernel"].shape[1] if proj else h), np.float32)
-    c = np.zeros((n, h), np.float32)
-    for t in range(xs.shape[1]):
-        i, j, f, o = np.split(np.concatenate([xs[:, t], m], axis=1) @ kernel + bias, 4, axis=1)
-        if peep:
-            c = sigmoid(f + 1.0 + arrays[p + "w_f_diag"] * c) * c + sigmoid(i + arrays[p + "w_i_diag"] * c) * np.tanh(j)
-            m = sigmoid(o + arrays[p + "w_o_diag"] * c) * np.tanh(c)
-        else:
-            c = sigmoid(f + 1.0) * c + sigmoid(i) * np.tanh(j)
-            m = sigmoid(o) * np.tanh(c)
-        if proj:
-            m = m @ arrays[p + "projection/kernel"]
-    return m, c
-
-
-def tf1_gru(arrays, xs):  # type: ignore[no-untyped-def]
-    """GRUCell.call: r, u from the gates; c from [x, r*h]; new_h = u*h + (1-u)*c."""
-    p = "rnn/gru_cell/"
-    h = np.zeros((xs.shape[0], arrays[p + "candidate/bias"].shape[0]), np.float32)
-    for t in range(xs.shape[1]):
-        x = xs[:, t]
-        value = sigmoid(np.concatenate([x, h], axis=1) @ arrays[p + "gates/kernel"] + arrays[p + "gates/bias"])
-        r, u = np.split(value, 2, axis=1)
-        cand = np.tanh(np.concatenate([x, r * h], axis=1) @ arrays[p + "candidate/kernel"] + arrays[p + "candidate/bias"])
-        h = u * h + (1 - u) * cand
-    return h
-
-
-@pytest.mark.parametrize("peep,proj", [(False, None), (True, None), (False, 2), (True, 1)])
-def test_tf1_lstm_matches_tf1_source(peep: bool, proj: int | None) -> None:
-    from lstm_shapes.verify import random_arrays, run_sequence
-
-    report = build(Config(input=5, hidden=3, framework="tf1", peepholes=peep, proj=proj))
-    arrays = random_arrays(report, seed=3)
-    xs = np.random.default_rng(4).standard_normal((2, 6, 5)).astype(np.float32)
-    outs = run_sequence(report, arrays, xs)
-    m, c = tf1_lstm(arrays, xs, peep, proj)
-    assert np.allclose(outs["state.h"], m, atol=1e-5) and np.allclose(outs["outputs"][:, -1], m, atol=1e-5)
-    assert np.allclose(outs["state.c"], c, atol=1e-5)
-
-
-def test_tf1_gru_and_rnn_match_tf1_source() -> None:
-    from lstm_shapes.verify import random_arrays, run_sequence
-
-    xs = np.random.default_rng(5).standard_normal((3, 4, 5)).astype(np.float32)
-    report = build(Config(input=5, hidden=3, framework="tf1", cell="gru"))
-    arrays = random_arrays(report, seed=6)
-    assert np.allclose(run_sequence(report, arrays, xs)["state"], tf1_gru(arrays, xs), atol=1e-5)
-
-    report = build(Config(input=5, hidden=3, framework="tf1", cell="rnn"))
-    arrays = random_arrays(report, seed=7)
-    h = np.zeros((3, 3), np.float32)
-    for t in range(4):  # BasicRNNCell: tanh(concat([x, h]) @ kernel + bias)
-        h = np.tanh(np.concatenate([xs[:, t], h], axis=1) @ arrays["rnn/basic_rnn_cell/kernel"]
-                    + arrays["rnn/basic_rnn_cell/bias"])
-    assert np.allclose(run_sequence(report, arrays, xs)["state"], h, atol=1e-5)
 
 
 def test_mlx_gru_counts_and_shows_its_candidate_only_recurrent_bias() -> None:

@@ -10,9 +10,12 @@ from .paddle import Paddle
 from .pytorch import PyTorch
 from .pytorch_cell import PyTorchCell
 from .tf1 import TF1
+from .tf_keras import TfKeras, TfKerasCuDNN
 
 # One line per framework; the order is that of --framework's choices, comparisons and messages.
-REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX(), Paddle(), MLX())}
+REGISTRY: dict[str, Framework] = {
+    fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX(), Paddle(), MLX(), TfKeras(), TfKerasCuDNN())
+}
 NAMES = tuple(REGISTRY)
 DEFAULT = NAMES[0]
 

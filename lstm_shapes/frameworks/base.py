@@ -46,6 +46,8 @@ class Framework:
     gates: dict[str, Gates]  # the packing order per gated cell, as (node id, the framework's letter)
     peephole_order: Gates = ()  # the order of the peephole vectors, where there are any
 
+    cells: tuple[str, ...] = ("lstm", "gru", "rnn")  # the cells it has
+
     # Variants (LSTM ones unless said otherwise).
     has_proj = False
     proj_below_hidden = False  # the projection must be narrower than the cell
@@ -152,6 +154,10 @@ class Framework:
         if self.head_transposed:
             return [weight(config, matrix, name, (O, width), [Block("head_W", "", "", (None, None), True)]), *bias]
         return [weight(config, matrix, name, (width, O), [Block("head_W", "", "", (None, None), False)]), *bias]
+
+    def lookalike(self, config: Config) -> tuple[Config, str] | None:
+        """Another framework's configuration with the same arithmetic and count, and what tells the two apart."""
+        return None
 
     # --- a whole sequence ------------------------------------------------------------------------
 

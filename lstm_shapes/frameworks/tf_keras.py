@@ -1,0 +1,115 @@
+"""tf.keras 2 (the tf-keras package in TF 2.x): LSTM, GRU, SimpleRNN and the CuDNNLSTM / CuDNNGRU layers.
+
+The layers and their arithmetic are Keras 3's; what differs is how `model.weights` names them: by
+the variable's graph name, `lstm/lstm_cell/kernel:0`. The CuDNN layers have no cell: their
+variables hang off the layer (`cu_dnnlstm/kernel:0`), and their bias is one vector holding the
+input-side biases, then the recurrent-side ones, in the gate order cuDNN is fed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from ..params import H, Weight, layer_input_expr, part_name, weight
+from .keras import Keras
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from .base import Place
+
+LAYER = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}
+# A pattern, not a compiled one: re compiles and caches it on first use, not at every start-up.
+NAME = (r"(?:bidirectional(?:_(\d+))?/(forward|backward)_)?(lstm|gru|simple_rnn)(?:_(\d+))?/\3_cell/"
+        r"(kernel|recurrent_kernel|bias):0")
+HEAD = {"head_weight": "dense/kernel:0", "head_bias": "dense/bias:0"}
+
+
+class TfKeras(Keras):
+    name = "tf-keras"
+    title = "tf.keras 2"
+    short = "Keras"
+    head_prefix = "dense/"
+
+    def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
+        if layer is None:
+            return HEAD[kind]
+        base, sfx = LAYER[config.cell], "" if layer == 0 else f"_{layer}"
+        if config.bidirectional:
+            side = "forward" if direction == 0 else "backward"
+            return f"bidirectional{sfx}/{side}_{base}{sfx}/{base}_cell/{kind}:0"
+        return f"{base}{sfx}/{base}_cell/{kind}:0"
+
+    def parse_name(self, name: str) -> Place | None:
+        for kind, text in HEAD.items():
+            if name == text:
+                return (None, None, kind)
+        m = re.fullmatch(NAME, name)
+        if m is None or (m[2] and m[1] != m[4]):  # Bidirectional and its layer carry the same suffix
+            return None
+        return (int(m[4] or 0), ("forward", "backward").index(m[2]) if m[2] else 0, m[5])
+
+
+CUDNN_LAYER = {"lstm": "cu_dnnlstm", "gru": "cu_dnngru"}
+CUDNN_NAME = (r"(?:bidirectional(?:_(\d+))?/(forward|backward)_)?(cu_dnnlstm|cu_dnngru)(?:_(\d+))?/"
+              r"(kernel|recurrent_kernel|bias):0")
+
+
+class TfKerasCuDNN(TfKeras):
+    name = "tf-keras-cudnn"
+    title = "tf.keras 2 CuDNN"
+    short = "CuDNN"
+    cells = ("lstm", "gru")
+    has_no_bias = False
+    reset_after_choices = (True,)  # cuDNN's GRU: r ⊙ (U·h + b_h)
+    reset_after_default = True
+
+    def lookalike(self, config: Config) -> tuple[Config, str] | None:
+        if config.cell != "gru":
+            return None  # CuDNNLSTM's 8h bias has no twin: tf.keras' LSTM keeps 4h
+        twin = replace(config, framework=TfKeras.name, reset_after=True)
+        return twin, ("CuDNNGRU and tf.keras' GRU(reset_after=True) compute the same thing with the same kernels and count; "
+                      "the bias tells them apart: (6h,) in cu_dnngru/, (2, 3h) in gru/gru_cell/")
+
+    def biases_per_gate(self, config: Config) -> int:
+        return 2  # cuDNN keeps an input-side and a recurrent-side bias per gate
+
+    def bias_where(self, config: Config) -> str:
+        return " (the input-side biases, then the recurrent-side ones, in one vector)"
+
+    def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
+        if layer is None:
+            return HEAD[kind]
+        base, sfx = CUDNN_LAYER[config.cell], "" if layer == 0 else f"_{layer}"
+        if config.bidirectional:
+            return f"bidirectional{sfx}/{'forward' if direction == 0 else 'backward'}_{base}{sfx}/{kind}:0"
+        return f"{base}{sfx}/{kind}:0"
+
+    def parse_name(self, name: str) -> Place | None:
+        for kind, text in HEAD.items():
+            if name == text:
+                return (None, None, kind)
+        m = re.fullmatch(CUDNN_NAME, name)
+        if m is None or (m[2] and m[1] != m[4]):
+            return None
+        return (int(m[4] or 0), ("forward", "backward").index(m[2]) if m[2] else 0, m[5])
+
+    def weights(self, config: Config) -> tuple[Weight, ...]:
+        g = config.gates
+        out: list[Weight] = []
+        for k in range(config.layers):
+            inp, part = layer_input_expr(config, k), part_name(config, k)
+            for d in range(config.directions):
+                def named(kind: str) -> str:
+                    return self.tensor_name(config, k, d, kind)
+                out.append(weight(config, named("kernel"), part, (inp, g * H), self.side_by_side(config, "W"), k, d))
+                out.append(weight(config, named("recurrent_kernel"), part, (H, g * H), self.side_by_side(config, "U"), k, d))
+                h = config.hidden
+                halves = [b._replace(at=((b.at[0][0] + s * g * h, b.at[0][1] + s * g * h),))
+                          for s, kind in enumerate(("bx", "bh")) for b in self.side_by_side(config, kind, rows=())]
+                out.append(weight(config, named("bias"), part, (2 * g * H,), halves, k, d))
+        return tuple(out + self.dense_head(config))
+
+    def weight_notes(self, config: Config) -> list[str]:
+        return ["CuDNNLSTM and CuDNNGRU run on a GPU only; their weights can be built and loaded on a CPU."]
