@@ -41,8 +41,8 @@ def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) 
 
 
 def test_the_registry_is_in_the_documented_order() -> None:
-    assert NAMES == ("keras", "pytorch", "tf1", "onnx")
-    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX"]
+    assert NAMES == ("keras", "pytorch", "tf1", "onnx", "flax")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "TF1", "ONNX", "Flax"]
 
 
 # Names as each framework's own documentation and state dicts spell them, with what they say.

@@ -65,10 +65,12 @@ def count_by_hand(c: Config) -> int:
     # ((2, 3h)) keep two; Keras otherwise and TF1 keep one.
     two = c.framework in ("pytorch", "onnx") or (c.framework == "keras" and c.cell == "gru" and c.reset_after)
     biases = 0 if not c.bias else 2 if two else 1
+    # Flax's GRUCell adds hn/bias to its one bias per gate: 4 vectors of h, not 3 (its source, recurrent.py).
+    flax_gru = c.framework == "flax" and c.cell == "gru"
     total = 0
     for layer in range(c.layers):
         reads = c.input if layer == 0 else directions * r
-        one = gates * c.hidden * (reads + r + biases)
+        one = gates * c.hidden * (reads + r + biases) + (c.hidden if flax_gru else 0)
         one += 3 * c.hidden if c.peepholes else 0  # i, f, o diagonals
         one += c.hidden * c.proj if c.proj else 0
         total += directions * one
@@ -171,15 +173,18 @@ def test_mutated_valid_pages_stay_safe(data: st.DataObject) -> None:
 # What the frameworks allow, from their own documentation (written apart from config.py's tables):
 # a projection in PyTorch (proj_size) and TF1 (num_proj); peepholes in TF1 (use_peepholes) and
 # ONNX (P); no bias in Keras (use_bias), PyTorch (bias) and ONNX (no B); where a GRU applies its
-# reset gate: Keras both ways, PyTorch after, TF1 before, ONNX both (linear_before_reset).
+# reset gate: Keras both ways, PyTorch after, TF1 before, ONNX both (linear_before_reset), Flax after
+# (GRUCell's r * hn(h)); time-major input in Flax with nn.RNN(time_major=True).
 VARIANTS = (
-    {("framework", f) for f in ("keras", "pytorch", "tf1", "onnx")}
+    {("framework", f) for f in ("keras", "pytorch", "tf1", "onnx", "flax")}
     | {("cell", c) for c in ("lstm", "gru", "rnn")}
     | {("proj", "pytorch"), ("proj", "tf1"), ("peepholes", "tf1"), ("peepholes", "onnx")}
     | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "onnx")}
     | {("reset_after", "keras", True), ("reset_after", "keras", False), ("reset_after", "pytorch", True),
-       ("reset_after", "tf1", False), ("reset_after", "onnx", True), ("reset_after", "onnx", False)}
-    | {("batch_first", "pytorch", False), ("batch_first", "tf1", False), ("batch_first", "onnx", True)}
+       ("reset_after", "tf1", False), ("reset_after", "onnx", True), ("reset_after", "onnx", False),
+       ("reset_after", "flax", True)}
+    | {("batch_first", "pytorch", False), ("batch_first", "tf1", False), ("batch_first", "onnx", True),
+       ("batch_first", "flax", False)}
     | {("layers", 3), ("bidirectional", True), ("out", True), ("batch", True), ("seq_len", True)}
 )
 

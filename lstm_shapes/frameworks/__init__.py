@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from .base import Framework, SeqTensor
+from .flax import Flax
 from .keras import Keras
 from .onnx import ONNX
 from .pytorch import PyTorch
 from .tf1 import TF1
 
 # One line per framework; the order is that of --framework's choices, comparisons and messages.
-REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), TF1(), ONNX())}
+REGISTRY: dict[str, Framework] = {fw.name: fw for fw in (Keras(), PyTorch(), TF1(), ONNX(), Flax())}
 NAMES = tuple(REGISTRY)
 DEFAULT = NAMES[0]
 
