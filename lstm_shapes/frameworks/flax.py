@@ -142,7 +142,9 @@ class Flax(Framework):
         return out
 
     def weight_notes(self, config: Config) -> list[str]:
-        said = ["Flax gives each gate its own Dense per side, so nothing is packed: ii/kernel reads x_t, hi/kernel h_prev."]
+        first = self.gate_order(config)[0][1]
+        said = [f"Flax gives each gate its own Dense per side, so nothing is packed: i{first}/kernel reads x_t, "
+                f"h{first}/kernel h_prev."]
         if config.cell == "lstm":
             said.append("OptimizedLSTMCell has the same params as LSTMCell (and the same numbers); it concatenates "
                         "the kernels at run time. The input Denses have no bias; hi/bias, hf/bias, ... do.")
