@@ -61,11 +61,18 @@ KNOWN = [
     ("onnx", "R", (0, None, "R")),
     ("onnx", "B_l3", (3, None, "B")),
     ("onnx", "head.weight", (None, None, "head_weight")),
+    # Paths from flax.traverse_util.flatten_dict(model.init(...)["params"], sep="/"), flax 0.12.
+    ("flax", "cell/ii/kernel", (0, 0, "ii/kernel")),
+    ("flax", "backward_rnn/cell/i/bias", (0, 1, "i/bias")),
+    ("flax", "layers_2/backward_rnn/cell/hn/bias", (2, 1, "hn/bias")),
+    ("flax", "layers_1/cell/hf/bias", (1, 0, "hf/bias")),
+    ("flax", "head/kernel", (None, None, "head_weight")),
 ]
 FOREIGN = [
     ("keras", "weight_ih_l0"), ("keras", "bidirectional/forward_lstm_1/lstm_cell/kernel"),
     ("pytorch", "lstm/lstm_cell/kernel"), ("pytorch", "weight_ih_l"), ("tf1", "lstm/lstm_cell/kernel"),
     ("tf1", "rnn/lstm_cell/w_g_diag"), ("onnx", "W_0"), ("onnx", "Y"),
+    ("flax", "cell/ii/bias"), ("flax", "layers_0/cell/hx/kernel"), ("flax", "lstm/lstm_cell/kernel"),
 ]
 
 
