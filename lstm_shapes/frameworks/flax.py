@@ -21,13 +21,15 @@ LSTM_LETTERS = "ifgo"
 # Every tensor a cell holds, by cell: one Dense per gate and side ("i" input, "h" recurrent).
 CELL_KINDS = {
     # LSTMCell and OptimizedLSTMCell: the input Denses have no bias, the recurrent ones have one.
-    "lstm": tuple(f"i{g}/kernel" for g in LSTM_LETTERS) + tuple(f"h{g}/{p}" for g in LSTM_LETTERS for p in ("kernel", "bias")),
+    "lstm": ("ii/kernel", "if/kernel", "ig/kernel", "io/kernel",
+             "hi/kernel", "hi/bias", "hf/kernel", "hf/bias", "hg/kernel", "hg/bias", "ho/kernel", "ho/bias"),
     # GRUCell: the input Denses have a bias, the recurrent ones none, except hn (inside r ⊙ (...)).
-    "gru": tuple(f"i{g}/{p}" for g in "rzn" for p in ("kernel", "bias")) + ("hr/kernel", "hz/kernel", "hn/kernel", "hn/bias"),
+    "gru": ("ir/kernel", "ir/bias", "iz/kernel", "iz/bias", "in/kernel", "in/bias",
+            "hr/kernel", "hz/kernel", "hn/kernel", "hn/bias"),
     # SimpleCell: the input Dense has the bias.
     "rnn": ("i/kernel", "i/bias", "h/kernel"),
 }
-KINDS = tuple(dict.fromkeys(k for kinds in CELL_KINDS.values() for k in kinds))
+KINDS = CELL_KINDS["lstm"] + CELL_KINDS["gru"] + CELL_KINDS["rnn"]
 NAME = (r"(?:layers_(\d+)/)?(?:(forward|backward)_rnn/)?cell/"
         r"((?:[ih][ifgorzn]?)/(?:kernel|bias))")
 HEAD = {"head_weight": "head/kernel", "head_bias": "head/bias"}
