@@ -48,7 +48,7 @@ def test_macs_per_sequence_by_hand(options: dict[str, object], expected: int) ->
 def all_configs() -> list[Config]:
     found = []
     for fw, cell, layers, bi, extra in itertools.product(
-        ("keras", "pytorch", "tf1", "onnx"), ("lstm", "gru", "rnn"), (1, 3), (False, True),
+        ("keras", "pytorch", "tf1", "onnx", "flax"), ("lstm", "gru", "rnn"), (1, 3), (False, True),
         ({}, {"proj": 2}, {"peepholes": True}, {"bias": False}, {"reset_after": True}, {"out": 4}),
     ):
         try:
@@ -87,6 +87,8 @@ def test_elementwise_and_activations_by_hand() -> None:
     # GRU (Keras, reset_after, two biases): 2h sums for r, z; 2h for n; 4h for h_t; 3h·2 biases.
     assert cost(input=4, hidden=2, cell="gru")["elementwise_per_step"] == (2 + 2 + 4 + 6) * 2
     assert cost(input=4, hidden=2, cell="gru")["activations_per_step"] == 3 * 2
+    # Flax's GRUCell: b_ir, b_iz, and b_in outside r ⊙ (...) with b_hn inside it: 4h of biases.
+    assert cost(input=4, hidden=2, cell="gru", framework="flax")["elementwise_per_step"] == (2 + 2 + 4 + 4) * 2
     assert cost(input=4, hidden=2, cell="rnn", layers=2, bidirectional=True)["activations_per_step"] == 2 * 2 * 2
 
 

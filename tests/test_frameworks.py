@@ -115,3 +115,10 @@ def test_parse_name_places_every_torch_parameter(cell: str) -> None:
         layer, direction = divmod(index, 2)
         for name in names:
             assert fw.parse_name(name) == (layer, direction, name.rsplit("_l", 1)[0])
+
+
+def test_flax_gru_candidate_has_a_bias_on_each_side() -> None:
+    # GRUCell's source: n = tanh(in(x) + r * hn(h)), both Denses with a bias; r and z have their input one only.
+    nodes = {n.id: n.op for n in build(Config(input=4, hidden=2, cell="gru", framework="flax")).nodes}
+    assert nodes["n_t"] == "tanh(x_t·W_n + bx_n + r_t ⊙ (h_prev·U_n + bh_n))"
+    assert nodes["r_t"].endswith(" + b_r)") and nodes["z_t"].endswith(" + b_z)")
