@@ -117,21 +117,22 @@ def head_macs(config: Config) -> Expr | None:
 
 def elementwise_per_step(config: Config) -> Expr:
     """Additions and multiplications outside the matrix products, all layers, one step."""
-    nb = config.convention.biases_per_gate(config)
+    fw = config.convention
+    biases = sum(fw.gate_biases(config, gate) for gate, _ in fw.gate_order(config))  # bias vectors added, h each
     if config.cell == "lstm":
-        # the two products summed (4h), biases (nb·4h), c_t = f⊙c + i⊙g (3h), m_t = o⊙tanh(c) (h)
-        per: Expr = (4 + 4 * nb + 3 + 1) * H
+        # the two products summed (4h), biases (4h each), c_t = f⊙c + i⊙g (3h), m_t = o⊙tanh(c) (h)
+        per: Expr = (4 + biases + 3 + 1) * H
         if config.peepholes:
             per = per + 6 * H  # three products with the cell state, three additions
         if config.convention.forget_bias:
             per = per + H  # forget_bias
     elif config.cell == "gru":
-        # r, z: products summed (2h); n: r ⊙ (…) and its sum (2h); biases (nb·3h); then h_t:
+        # r, z: products summed (2h); n: r ⊙ (…) and its sum (2h); biases (h each); then h_t:
         # PyTorch's kernel computes n + z⊙(h−n) (3h), the others z⊙h + (1−z)⊙n as written (4h).
         update = config.convention.gru_update_ops
-        per = (2 + 2 + update + 3 * nb + config.convention.extra_biases(config)) * H
+        per = (2 + 2 + update + biases + config.convention.extra_biases(config)) * H
     else:
-        per = (1 + nb) * H
+        per = (1 + biases) * H
     return _times_d(config, config.layers * per if config.layers > 1 else per)
 
 

@@ -57,7 +57,7 @@ class _Builder:
     def bias(self, node: str) -> str:
         ltr = self.config.convention.letter(self.config, node)
         sub = f"_{ltr}" if ltr else ""
-        nb = self.config.convention.biases_per_gate(self.config)
+        nb = self.config.convention.gate_biases(self.config, node)
         return {0: "", 1: f" + b{sub}", 2: f" + bx{sub} + bh{sub}"}[nb]
 
     def linear(self, node: str) -> str:
@@ -151,7 +151,7 @@ def _gru(b: _Builder, cat: str) -> None:
     _gate(b, "r_t", "σ", cat)
     _gate(b, "z_t", "σ", cat)
     n = cfg.convention.letter(cfg, "n_t")
-    nb = cfg.convention.biases_per_gate(cfg)
+    nb = cfg.convention.gate_biases(cfg, "n_t")
     bx = {0: "", 1: f" + b_{n}", 2: f" + bx_{n}"}[nb]
     bh = f" + bh_{n}" if nb == 2 or cfg.convention.extra_biases(cfg) else ""
     if cfg.reset_after:

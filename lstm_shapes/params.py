@@ -140,7 +140,10 @@ def part_name(config: Config, layer: int) -> str:
 def parts(config: Config) -> tuple[Part, ...]:
     """One formula per recurrent layer, written as the framework's tensors add up, then the head."""
     env = config.symbols
-    g, nb = config.gates, config.convention.biases_per_gate(config)
+    g, fw = config.gates, config.convention
+    counts = [fw.gate_biases(config, gate) for gate, _ in fw.gate_order(config)]
+    # Gates with as many biases each count them inside g·(...); uneven ones (Flax's GRU) add them after.
+    nb = counts[0] if len(set(counts)) == 1 else 0
     r = recurrent_expr(config)
     formulas: list[tuple[str, Expr]] = []
     for layer in range(config.layers):
@@ -148,6 +151,8 @@ def parts(config: Config) -> tuple[Part, ...]:
         if nb:
             inner = inner + (H if nb == 1 else nb * H)
         per_direction: Expr = inner if g == 1 else g * inner
+        if not nb and any(counts):
+            per_direction = per_direction + sum(counts) * H
         extra = config.convention.extra_biases(config)
         if extra:
             per_direction = per_direction + (H if extra == 1 else extra * H)

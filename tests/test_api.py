@@ -19,7 +19,7 @@ def test_trace_takes_explain_and_show_cost() -> None:
 def test_short_reprs_with_hand_counted_params() -> None:
     # Keras LSTM: 4·(2·(4+2)+2) = 56, head 1·(2+1) = 3; PyTorch (layer and cell) and ONNX keep a second bias per gate (+8).
     assert repr(lstm_shapes.trace(input=4, hidden=2, out=1)) == "<Report LSTM keras x=4 h=2 o=1: 59 params>"
-    assert repr(compare(input=4, hidden=2, out=1)) == "<Comparison LSTM: keras 59, pytorch 67, pytorch-cell 67, tf1 59, onnx 67, paddle 67, mlx 59, tf-keras 59, tf-keras-cudnn 67 params>"
+    assert repr(compare(input=4, hidden=2, out=1)) == "<Comparison LSTM: keras 59, pytorch 67, pytorch-cell 67, tf1 59, onnx 67, paddle 67, mlx 59, tf-keras 59, tf-keras-cudnn 67, flax 59 params>"
     # 4·(439·(128+439)+439) = 997,408 fits a million; 440 gives 1,001,440, which does not.
     assert repr(fit(1_000_000, input=128)) == "<Fit LSTM keras x=128 budget 1,000,000: hidden 439 (997,408 params)>"
 
@@ -27,7 +27,7 @@ def test_short_reprs_with_hand_counted_params() -> None:
 def test_comparison_and_fit_render_and_to_dict() -> None:
     cmp = compare(input=4, hidden=2, out=1)
     assert json.loads(cmp.render("json")) == cmp.to_dict()
-    assert [f["total_params"] for f in cmp.to_dict()["frameworks"]] == [59, 67, 67, 59, 67, 67, 59, 59, 67]
+    assert [f["total_params"] for f in cmp.to_dict()["frameworks"]] == [59, 67, 67, 59, 67, 67, 59, 59, 67, 59]
     assert cmp.render("markdown").startswith("LSTM, under each framework's convention")
     sized = fit(1_000_000, input=128)
     assert sized.to_dict() == {"budget": 1_000_000, "best_hidden": 439,

@@ -32,13 +32,13 @@ def test_cost_shows_every_frameworks_macs(fmt: str) -> None:
     result = run("--cost", "--format", fmt)
     assert result.exit_code == 0, result.stderr
     # 4 gates, each an (x+h) by h product: 4·2·(4+2) = 48 multiply-accumulates, whatever the packing.
-    for title in ("Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX"):
+    for title in ("Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Flax"):
         assert re.search(rf"^\W*{re.escape(title)}\W+matrix-product MACs per time step.*\b48\b", result.stdout, re.M), title
 
 
 def test_json_holds_each_frameworks_equations_and_cost() -> None:
     data = json.loads(run("--explain", "--cost", "--format", "json").stdout)
-    assert [f["framework"] for f in data["frameworks"]] == ["keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras", "tf-keras-cudnn"]
+    assert [f["framework"] for f in data["frameworks"]] == ["keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras", "tf-keras-cudnn", "flax"]
     for entry in data["frameworks"]:
         # x_t, h_prev, c_prev, hx_t, the four gates, c_t and h_t.
         assert len(entry["report"]["equations"]) == 10

@@ -48,7 +48,7 @@ def test_macs_per_sequence_by_hand(options: dict[str, object], expected: int) ->
 def all_configs() -> list[Config]:
     found = []
     for fw, cell, layers, bi, extra in itertools.product(
-        ("keras", "pytorch", "tf1", "onnx", "paddle"), ("lstm", "gru", "rnn"), (1, 3), (False, True),
+        ("keras", "pytorch", "tf1", "onnx", "paddle", "flax"), ("lstm", "gru", "rnn"), (1, 3), (False, True),
         ({}, {"proj": 2}, {"peepholes": True}, {"bias": False}, {"reset_after": True}, {"out": 4}),
     ):
         try:
@@ -89,6 +89,8 @@ def test_elementwise_and_activations_by_hand() -> None:
     assert cost(input=4, hidden=2, cell="gru")["activations_per_step"] == 3 * 2
     # MLX's GRU: b on all three gates (3h) and bhn on the candidate's recurrent product (h).
     assert cost(input=4, hidden=2, cell="gru", framework="mlx")["elementwise_per_step"] == (2 + 2 + 4 + 3 + 1) * 2
+    # Flax's GRUCell: b_ir, b_iz, and b_in outside r ⊙ (...) with b_hn inside it: 4h of biases.
+    assert cost(input=4, hidden=2, cell="gru", framework="flax")["elementwise_per_step"] == (2 + 2 + 4 + 4) * 2
     assert cost(input=4, hidden=2, cell="rnn", layers=2, bidirectional=True)["activations_per_step"] == 2 * 2 * 2
 
 

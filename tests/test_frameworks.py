@@ -41,8 +41,8 @@ def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) 
 
 
 def test_the_registry_is_in_the_documented_order() -> None:
-    assert NAMES == ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras", "tf-keras-cudnn")
-    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Paddle", "MLX", "tf.keras 2", "tf.keras 2 CuDNN"]
+    assert NAMES == ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras", "tf-keras-cudnn", "flax")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Paddle", "MLX", "tf.keras 2", "tf.keras 2 CuDNN", "Flax"]
 
 
 # Names as each framework's own documentation and state dicts spell them, with what they say.
@@ -78,6 +78,12 @@ KNOWN = [
     ("tf-keras", "dense/bias:0", (None, None, "head_bias")),
     ("tf-keras-cudnn", "cu_dnnlstm_1/recurrent_kernel:0", (1, 0, "recurrent_kernel")),
     ("tf-keras-cudnn", "bidirectional/backward_cu_dnngru/bias:0", (0, 1, "bias")),
+    # Paths from flax.traverse_util.flatten_dict(model.init(...)["params"], sep="/"), flax 0.12.
+    ("flax", "cell/ii/kernel", (0, 0, "ii/kernel")),
+    ("flax", "backward_rnn/cell/i/bias", (0, 1, "i/bias")),
+    ("flax", "layers_2/backward_rnn/cell/hn/bias", (2, 1, "hn/bias")),
+    ("flax", "layers_1/cell/hf/bias", (1, 0, "hf/bias")),
+    ("flax", "head/kernel", (None, None, "head_weight")),
 ]
 FOREIGN = [
     ("keras", "weight_ih_l0"), ("keras", "bidirectional/forward_lstm_1/lstm_cell/kernel"),
@@ -88,6 +94,7 @@ FOREIGN = [
     ("mlx", "weight_ih_l0"), ("mlx", "layers.Wx"), ("mlx", "rnn.layers.0.Wx"),
     ("tf-keras", "lstm/lstm_cell/kernel"), ("tf-keras", "cu_dnnlstm/kernel:0"),
     ("tf-keras-cudnn", "lstm/lstm_cell/kernel:0"), ("tf-keras-cudnn", "bidirectional/forward_cu_dnngru_1/bias:0"),
+    ("flax", "cell/ii/bias"), ("flax", "layers_0/cell/hx/kernel"), ("flax", "lstm/lstm_cell/kernel"),
 ]
 
 
@@ -147,3 +154,8 @@ def test_paddle_explain_names_the_heads_tensors_as_nn_linear_does() -> None:
     # paddle.nn.Linear's attributes are `weight` (in, out) and `bias`: untransposed, yet not Keras' `kernel`.
     lines = build(Config(input=4, hidden=2, out=3, framework="paddle"), explain=True).render("text").splitlines()
     assert any("logits = h_t·weight + bias" in line for line in lines)
+def test_flax_gru_candidate_has_a_bias_on_each_side() -> None:
+    # GRUCell's source: n = tanh(in(x) + r * hn(h)), both Denses with a bias; r and z have their input one only.
+    nodes = {n.id: n.op for n in build(Config(input=4, hidden=2, cell="gru", framework="flax")).nodes}
+    assert nodes["n_t"] == "tanh(x_t·W_n + bx_n + r_t ⊙ (h_prev·U_n + bh_n))"
+    assert nodes["r_t"].endswith(" + b_r)") and nodes["z_t"].endswith(" + b_z)")

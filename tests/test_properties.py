@@ -66,10 +66,12 @@ def count_by_hand(c: Config) -> int:
     two = c.framework in ("pytorch", "pytorch-cell", "onnx", "paddle", "tf-keras-cudnn") or (
         c.framework in ("keras", "tf-keras") and c.cell == "gru" and c.reset_after)
     biases = 0 if not c.bias else 2 if two else 1
+    # Flax's GRUCell adds hn/bias to its one bias per gate: 4 vectors of h, not 3 (its source, recurrent.py).
+    flax_gru = c.framework == "flax" and c.cell == "gru"
     total = 0
     for layer in range(c.layers):
         reads = c.input if layer == 0 else directions * r
-        one = gates * c.hidden * (reads + r + biases)
+        one = gates * c.hidden * (reads + r + biases) + (c.hidden if flax_gru else 0)
         one += 3 * c.hidden if c.peepholes else 0  # i, f, o diagonals
         one += c.hidden * c.proj if c.proj else 0
         one += c.hidden if c.framework == "mlx" and c.cell == "gru" and c.bias else 0  # MLX's GRU bhn
@@ -175,10 +177,10 @@ def test_mutated_valid_pages_stay_safe(data: st.DataObject) -> None:
 # (use_peepholes) and ONNX (P); no bias in Keras 3 and 2 (use_bias), PyTorch's layers and cells (bias), ONNX (no B)
 # and MLX; where a GRU applies its reset gate: Keras 3 and 2 both ways, PyTorch (layers and cells), Paddle, MLX
 # and cuDNN after, TF1 before, ONNX both (linear_before_reset); Paddle's time_major=True. PyTorch's cells have no
-# layers, directions, sequence or projection.
+# layers, directions, sequence or projection. Flax: GRU after (GRUCell's r * hn(h)), time-major with nn.RNN(time_major=True).
 VARIANTS = (
     {("framework", f) for f in ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras",
-                                "tf-keras-cudnn")}
+                                "tf-keras-cudnn", "flax")}
     | {("cell", c) for c in ("lstm", "gru", "rnn")}
     | {("proj", "pytorch"), ("proj", "tf1"), ("proj", "paddle"), ("peepholes", "tf1"), ("peepholes", "onnx")}
     | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "pytorch-cell"), ("no bias", "onnx"), ("no bias", "mlx"),
@@ -186,9 +188,9 @@ VARIANTS = (
     | {("reset_after", "keras", True), ("reset_after", "keras", False), ("reset_after", "pytorch", True),
        ("reset_after", "pytorch-cell", True), ("reset_after", "tf1", False), ("reset_after", "onnx", True),
        ("reset_after", "onnx", False), ("reset_after", "paddle", True), ("reset_after", "mlx", True),
-       ("reset_after", "tf-keras", True), ("reset_after", "tf-keras", False), ("reset_after", "tf-keras-cudnn", True)}
+       ("reset_after", "tf-keras", True), ("reset_after", "tf-keras", False), ("reset_after", "tf-keras-cudnn", True), ("reset_after", "flax", True)}
     | {("batch_first", "pytorch", False), ("batch_first", "tf1", False), ("batch_first", "onnx", True),
-       ("batch_first", "paddle", False)}
+       ("batch_first", "paddle", False), ("batch_first", "flax", False)}
     | {("layers", 3), ("bidirectional", True), ("out", True), ("batch", True), ("seq_len", True)}
 )
 

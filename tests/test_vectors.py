@@ -124,8 +124,13 @@ def test_a_swapped_gate_order_fails_the_vectors(path: Path, cell: str, monkeypat
     order = framework.gate_order
 
     def swapped(config: Config) -> Any:
+        # The first two gate nodes trade places; each keeps the other's letter and slot. For a packed tensor
+        # that is a swapped packing order; for one tensor per gate (Flax's ii, if, ...) a swapped naming.
         gates = order(config)
-        return (gates[1], gates[0], *gates[2:]) if config.cell == cell else gates
+        if config.cell != cell:
+            return gates
+        (first, a), (second, b) = gates[0], gates[1]
+        return ((second, a), (first, b), *gates[2:])
 
     monkeypatch.setattr(framework, "gate_order", swapped)
     cases = [case for p, case in CASES if p == path and case["config"]["cell"] == cell]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .base import Framework, SeqTensor
+from .flax import Flax
 from .keras import Keras
 from .mlx import MLX
 from .onnx import ONNX
@@ -14,7 +15,7 @@ from .tf_keras import TfKeras, TfKerasCuDNN
 
 # One line per framework; the order is that of --framework's choices, comparisons and messages.
 REGISTRY: dict[str, Framework] = {
-    fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX(), Paddle(), MLX(), TfKeras(), TfKerasCuDNN())
+    fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX(), Paddle(), MLX(), TfKeras(), TfKerasCuDNN(), Flax())
 }
 NAMES = tuple(REGISTRY)
 DEFAULT = NAMES[0]

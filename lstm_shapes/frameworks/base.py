@@ -95,6 +95,10 @@ class Framework:
         """How many bias vectors each gate has: 0 without bias, 2 where each side has its own."""
         return 1 if config.bias else 0
 
+    def gate_biases(self, config: Config, gate: str) -> int:
+        """How many bias vectors one gate (a node id) has; the same for every gate unless a framework says otherwise."""
+        return self.biases_per_gate(config)
+
     def extra_biases(self, config: Config) -> int:
         """Bias vectors of h beyond the per-gate ones, e.g. MLX's GRU's bhn for the candidate alone."""
         return 0
