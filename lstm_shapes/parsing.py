@@ -53,7 +53,10 @@ class Near:
 
 @dataclass(frozen=True)
 class Parse:
-    """What a framework's tensors say: the matching configurations, else the nearest, and the names it did not know."""
+    """What a framework's tensors say: the matching configurations, else the nearest, and the names it did not know.
+
+    Matching is over the names the framework recognises; the others are listed in `unknown` and left out.
+    """
 
     framework: str
     matches: tuple[Match, ...]
@@ -76,9 +79,10 @@ def parse_tensors(fw: Framework, tensors: Mapping[str, Shape]) -> Parse:
     places = {name: fw.parse_name(name) for name in given}
     unknown = tuple(name for name, place in places.items() if place is None)
     known = {name: shape for name, shape in given.items() if places[name] is not None}
-    cells = [place for place in places.values() if place is not None and place[0] is not None]
-    heads = {place[2] for place in places.values() if place is not None and place[0] is None}
-    layers = max((place[0] for place in cells), default=0) + 1  # type: ignore[type-var]
+    cells = [place for place in places.values() if place is not None and place[2] not in fw.head_kinds]
+    heads = {place[2] for place in places.values() if place is not None and place[2] in fw.head_kinds}
+    # A framework without layers (one cell) may name its tensors with no layer at all.
+    layers = max((place[0] for place in cells if place[0] is not None), default=0) + 1
     # A name with direction 1 says two; names without one (one tensor for all) leave both open.
     if any(place[1] == 1 for place in cells):
         directions: tuple[bool, ...] = (True,)
@@ -86,32 +90,30 @@ def parse_tensors(fw: Framework, tensors: Mapping[str, Shape]) -> Parse:
         directions = (False, True)
     else:
         directions = (False,)
-    matches: list[Config] = []
-    near: list[Near] = []
+    found: list[Near] = []
     if cells and layers <= MAX_LAYERS:
         for shape in fw.parse_candidates(layers, directions, heads):
-            found = _solve(fw, shape, known)
-            if found is None:
-                continue
-            config, diff = found
-            if diff.differences == 0:
-                if config not in matches:
-                    matches.append(config)
-            elif not matches and all(n.config != config for n in near):
-                near.append(diff)
-    near.sort(key=lambda n: n.differences)
-    nearest = () if matches else tuple(near[:NEAREST])
+            near = _solve(fw, shape, known)
+            if near is not None and all(n.config != near.config for n in found):
+                found.append(near)
+    # The probe's names and dimensions stand in for each candidate's own weights; the few kept are built for real.
+    matches = [n.config for n in found if n.differences == 0 and _differ(n.config, _weights(fw, n.config), known).differences == 0]
+    nearest: tuple[Near, ...] = ()
+    if not matches:
+        closest = sorted(found, key=lambda n: n.differences)[:NEAREST]
+        nearest = tuple(sorted((_differ(n.config, _weights(fw, n.config), known) for n in closest), key=lambda n: n.differences))
     return Parse(fw.name, _tell_apart(fw, matches), nearest, unknown, _unknowable(heads, fw))
 
 
-def _solve(fw: Framework, shape: dict[str, object], known: Mapping[str, Shape]) -> tuple[Config, Near] | None:
-    """The candidate's configuration with sizes solved from `known`, and how its weights differ from them."""
+def _solve(fw: Framework, shape: dict[str, object], known: Mapping[str, Shape]) -> Near | None:
+    """The candidate's configuration with sizes solved from `known`, and how its probe's weights at those sizes differ."""
     try:
         probe = Config(**{k: PROBE[k] if v is SIZE else v for k, v in shape.items()})  # type: ignore[arg-type]
     except ConfigError:
         return None
-    dims = [(w.dims, known[w.name]) for w in fw.weights(probe) if w.name in known and len(known[w.name]) == len(w.dims)]
-    sizes = _unify(dims, set(probe.symbols))
+    weights = fw.weights(probe)
+    sizes = _unify([(w.dims, known[w.name]) for w in weights if w.name in known and len(known[w.name]) == len(w.dims)],
+                   set(probe.symbols))
     if sizes is None:
         return None
     solved = {SYMBOL_FIELD[s]: v for s, v in sizes.items()}
@@ -119,11 +121,19 @@ def _solve(fw: Framework, shape: dict[str, object], known: Mapping[str, Shape]) 
         config = Config(**{k: solved[k] if v is SIZE else v for k, v in shape.items()})  # type: ignore[arg-type]
     except ConfigError:
         return None
-    expected = {w.name: w.shape for w in fw.weights(config)}
+    return _differ(config, {w.name: tuple(e.evaluate(sizes) for e in w.dims) for w in weights}, known)
+
+
+def _weights(fw: Framework, config: Config) -> dict[str, Shape]:
+    return {w.name: w.shape for w in fw.weights(config)}
+
+
+def _differ(config: Config, expected: Mapping[str, Shape], known: Mapping[str, Shape]) -> Near:
+    """How `known` differs from the weights `expected` of `config`."""
     missing = tuple((n, s) for n, s in expected.items() if n not in known)
     unexpected = tuple((n, s) for n, s in known.items() if n not in expected)
     wrong = tuple((n, s, known[n]) for n, s in expected.items() if n in known and known[n] != s)
-    return config, Near(config, missing, unexpected, wrong)
+    return Near(config, missing, unexpected, wrong)
 
 
 def _unify(dims: list[tuple[tuple[Expr, ...], Shape]], wanted: set[str]) -> dict[str, int] | None:
@@ -132,18 +142,20 @@ def _unify(dims: list[tuple[tuple[Expr, ...], Shape]], wanted: set[str]) -> dict
     A pass binds every symbol that some dimension has as its only unknown (4·h = 8 gives h = 2), then
     dimensions that needed it (x+h = 6) solve in the next pass; a wrong tensor is outvoted by the rest.
     """
-    pairs = [(e, n) for exprs, shape in dims for e, n in zip(exprs, shape) if e.names()]
+    # Layers repeat the same dimensions: each distinct (dimension, size) is solved once, weighted by its count.
+    pairs = Counter(pair for exprs, shape in dims for pair in zip(exprs, shape))
+    symbols = {expr: expr.names() for expr, _ in pairs}
     sizes: dict[str, int] = {}
     while len(sizes) < len(wanted):
         votes: dict[str, Counter[int]] = {}
-        for expr, value in pairs:
-            open_ = expr.names() - sizes.keys()
+        for (expr, value), count in pairs.items():
+            open_ = symbols[expr] - sizes.keys()
             if len(open_) != 1:
                 continue
             (name,) = open_
             solved = _linear(expr, name, value, sizes)
             if solved is not None:
-                votes.setdefault(name, Counter())[solved] += 1
+                votes.setdefault(name, Counter())[solved] += count
         if not votes:
             return None
         for name, counter in votes.items():

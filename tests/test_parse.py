@@ -149,3 +149,19 @@ def test_nothing_recognised_gives_nothing() -> None:
 def test_an_unknown_framework_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         lstm_shapes.parse("caffe", {})
+
+
+class OneCell(type(get(PYTORCH))):  # type: ignore[misc]
+    """A framework whose single cell names its tensors with no layer: `weight_ih`, as nn.LSTMCell does."""
+
+    def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
+        return super().tensor_name(config, layer, direction, kind) if layer is None else kind
+
+    def parse_name(self, name: str) -> tuple[int | None, int | None, str] | None:
+        return (None, 0, name) if name in self.kinds else super().parse_name(name)
+
+
+def test_tensors_named_without_a_layer_are_a_cell_not_a_head() -> None:
+    # nn.LSTMCell(4, 3): weight_ih (12, 4), weight_hh (12, 3), bias_ih (12,), bias_hh (12,).
+    result = OneCell().parse({"weight_ih": (12, 4), "weight_hh": (12, 3), "bias_ih": (12,), "bias_hh": (12,)})
+    assert [(m.config.cell, m.config.input, m.config.hidden, m.config.out) for m in result.matches] == [("lstm", 4, 3, None)]
