@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "parse", "trace"]
+__all__ = [
+    "Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "parse", "trace",
+]
 
 
 def parse(framework: str | Framework, tensors: Mapping[str, tuple[int, ...]]) -> Parse:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
+from itertools import product
 
 from .config import CELLS, MAX_LAYERS, Config, check_choice
 from .errors import ConfigError
@@ -97,23 +98,23 @@ def parse_tensors(fw: Framework, tensors: Mapping[str, Shape]) -> Parse:
             if near is not None and all(n.config != near.config for n in found):
                 found.append(near)
     # The probe's names and dimensions stand in for each candidate's own weights; the few kept are built for real.
-    matches = [n.config for n in found if n.differences == 0 and _differ(n.config, _weights(fw, n.config), known).differences == 0]
+    matches = [n.config for n in found if n.differences == 0 and _built(fw, n.config, known).differences == 0]
     nearest: tuple[Near, ...] = ()
     if not matches:
         closest = sorted(found, key=lambda n: n.differences)[:NEAREST]
-        nearest = tuple(sorted((_differ(n.config, _weights(fw, n.config), known) for n in closest), key=lambda n: n.differences))
-    return Parse(fw.name, _tell_apart(fw, matches), nearest, unknown, _unknowable(heads, fw))
+        nearest = tuple(sorted((_built(fw, n.config, known) for n in closest), key=lambda n: n.differences))
+    return Parse(fw.name, _tell_apart(fw, matches), nearest, unknown, _unknowable(heads))
 
 
 def _solve(fw: Framework, shape: dict[str, object], known: Mapping[str, Shape]) -> Near | None:
-    """The candidate's configuration with sizes solved from `known`, and how its probe's weights at those sizes differ."""
+    """The candidate's configuration with sizes solved from `known`, and how its probe's weights at them differ."""
     try:
         probe = Config(**{k: PROBE[k] if v is SIZE else v for k, v in shape.items()})  # type: ignore[arg-type]
     except ConfigError:
         return None
     weights = fw.weights(probe)
-    sizes = _unify([(w.dims, known[w.name]) for w in weights if w.name in known and len(known[w.name]) == len(w.dims)],
-                   set(probe.symbols))
+    given = [(w.dims, known[w.name]) for w in weights if w.name in known and len(known[w.name]) == len(w.dims)]
+    sizes = _unify(given, set(probe.symbols))
     if sizes is None:
         return None
     solved = {SYMBOL_FIELD[s]: v for s, v in sizes.items()}
@@ -124,8 +125,9 @@ def _solve(fw: Framework, shape: dict[str, object], known: Mapping[str, Shape]) 
     return _differ(config, {w.name: tuple(e.evaluate(sizes) for e in w.dims) for w in weights}, known)
 
 
-def _weights(fw: Framework, config: Config) -> dict[str, Shape]:
-    return {w.name: w.shape for w in fw.weights(config)}
+def _built(fw: Framework, config: Config, known: Mapping[str, Shape]) -> Near:
+    """How `known` differs from the weights `config` really builds."""
+    return _differ(config, {w.name: w.shape for w in fw.weights(config)}, known)
 
 
 def _differ(config: Config, expected: Mapping[str, Shape], known: Mapping[str, Shape]) -> Near:
@@ -184,27 +186,32 @@ def _tell_apart(fw: Framework, configs: list[Config]) -> tuple[Match, ...]:
     return tuple(out)
 
 
-def _unknowable(heads: set[str], fw: Framework) -> str:
+def _unknowable(heads: set[str]) -> str:
     what = ["batch_first", "batch", "seq_len", "dtype"]
     if heads:
         what = ["the head's activation", "what the head reads", *what]
     return "The weights do not show " + ", ".join(what[:-1]) + f" or {what[-1]}; each answer takes their defaults."
 
 
-def candidates(fw: Framework, layers: int, directions: tuple[bool, ...], heads: set[str]) -> Iterator[dict[str, object]]:
+def candidates(
+    fw: Framework, layers: int, directions: tuple[bool, ...], heads: set[str]
+) -> Iterator[dict[str, object]]:
     """Every structural configuration the framework has, as Config keyword arguments without sizes."""
     out: dict[str, object] = {"input": SIZE, "hidden": SIZE, "out": SIZE if heads else None}
     if heads and fw.head_kinds[1] not in heads:
         out["head_bias"] = False
+    both = (False, True)
     for cell in CELLS:
         lstm = cell == "lstm"
-        for bidirectional in directions:
-            for bias in (True, False) if fw.has_no_bias else (True,):
-                for proj in (False, True) if lstm and fw.has_proj else (False,):
-                    for peepholes in (False, True) if lstm and fw.has_peepholes else (False,):
-                        for reset_after in fw.reset_after_choices if cell == "gru" else (None,):
-                            shape = dict(out, framework=fw.name, cell=cell, layers=layers, bidirectional=bidirectional,
-                                         bias=bias, peepholes=peepholes, reset_after=reset_after)
-                            if proj:
-                                shape["proj"] = SIZE
-                            yield shape
+        for bidirectional, bias, proj, peepholes, reset_after in product(
+            directions,
+            both if fw.has_no_bias else (True,),
+            both if lstm and fw.has_proj else (False,),
+            both if lstm and fw.has_peepholes else (False,),
+            fw.reset_after_choices if cell == "gru" else (None,),
+        ):
+            shape = dict(out, framework=fw.name, cell=cell, layers=layers, bidirectional=bidirectional, bias=bias,
+                         peepholes=peepholes, reset_after=reset_after)
+            if proj:
+                shape["proj"] = SIZE
+            yield shape

@@ -109,7 +109,9 @@ class Framework:
 
         return parse_tensors(self, tensors)
 
-    def parse_candidates(self, layers: int, directions: tuple[bool, ...], heads: set[str]) -> Iterator[dict[str, object]]:
+    def parse_candidates(
+        self, layers: int, directions: tuple[bool, ...], heads: set[str]
+    ) -> Iterator[dict[str, object]]:
         """The structural configurations to try (Config keyword arguments, sizes to solve left open)."""
         from ..parsing import candidates
 
