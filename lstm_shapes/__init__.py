@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .config import Config
 from .errors import ConfigError, LstmShapesError, VerifyError
 from .report import Report, build, trace
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .frameworks import Framework
+    from .parsing import Parse
+
 __version__ = "0.1.0"
 
-__all__ = ["Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "trace"]
+__all__ = [
+    "Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "parse", "trace",
+]
+
+
+def parse(framework: str | Framework, tensors: Mapping[str, tuple[int, ...]]) -> Parse:
+    """The configurations of `framework` whose weights are exactly `tensors` (name → shape), else the nearest."""
+    from .parsing import parse as run  # imported on use: the command line never parses backward
+
+    return run(framework, tensors)

@@ -13,7 +13,10 @@ from ..formula import Expr
 from ..params import O, Block, Index, Weight, recurrent_expr, weight
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
     from ..config import Config
+    from ..parsing import Parse
 
 Dim = int | str
 Gates = tuple[tuple[str, str], ...]
@@ -116,6 +119,26 @@ class Framework:
     def parse_name(self, name: str) -> Place | None:
         """The (layer, direction, kind) a tensor name says, or None if it is not one of ours."""
         raise NotImplementedError
+
+    # --- backward: tensors to configurations -----------------------------------------------------
+
+    def parse(self, tensors: Mapping[str, tuple[int, ...]]) -> Parse:
+        """The configurations whose weights are exactly `tensors` (name → shape), else the nearest."""
+        from ..parsing import parse_tensors  # imported here: parsing reads Config, which reads this package
+
+        return parse_tensors(self, tensors)
+
+    def parse_candidates(
+        self, layers: int, directions: tuple[bool, ...], heads: set[str]
+    ) -> Iterator[dict[str, object]]:
+        """The structural configurations to try (Config keyword arguments, sizes to solve left open)."""
+        from ..parsing import candidates
+
+        return candidates(self, layers, directions, heads)
+
+    def tell_apart(self, config: Config, field: str) -> str:
+        """A sentence on a Config field that differs between configurations with identical weights."""
+        return f"{field}={getattr(config, field)!r} here; the weights do not show {field}."
 
     def short_name(self, name: str) -> str:
         """A tensor's name without its layer's prefix, as a comparison table shows it."""

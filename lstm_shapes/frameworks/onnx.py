@@ -52,6 +52,12 @@ class ONNX(Framework):
         m = re.fullmatch(NAME, name)
         return None if m is None else (int(m[2] or 0), None, m[1])
 
+    def tell_apart(self, config: Config, field: str) -> str:
+        if field == "reset_after":
+            return (f"ONNX GRU: the node's linear_before_reset attribute (0 or 1) is not in the weights; "
+                    f"this is linear_before_reset={int(bool(config.reset_after))}.")
+        return super().tell_apart(config, field)
+
     def symbol(self, block: Block) -> str:
         sub = f"_{block.letter}" if block.letter else ""
         return {"W": f"W{sub}", "U": f"R{sub}", "bx": f"Wb{sub}", "bh": f"Rb{sub}", "P": f"P{sub}"}.get(block.kind, block.kind)

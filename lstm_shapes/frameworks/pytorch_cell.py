@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..params import H, Weight, part_name, weight
+from ..params import X, H, Weight, part_name, weight
 from .base import Dim, SeqTensor
 from .pytorch import PyTorch
 
@@ -55,7 +55,7 @@ class PyTorchCell(PyTorch):
             return self.tensor_name(config, 0, 0, kind)
 
         out = [
-            weight(config, named("weight_ih"), part, (g * H, config.input), self.stacked(config, "W"), 0, 0),
+            weight(config, named("weight_ih"), part, (g * H, X), self.stacked(config, "W"), 0, 0),
             weight(config, named("weight_hh"), part, (g * H, H), self.stacked(config, "U"), 0, 0),
         ]
         if config.bias:
