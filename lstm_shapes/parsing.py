@@ -71,11 +71,11 @@ def parse(framework: str | Framework, tensors: Mapping[str, Shape]) -> Parse:
     """The configurations of `framework` (a --framework name or a Framework) whose weights are `tensors`."""
     if not isinstance(framework, Framework):
         framework = REGISTRY[check_choice("framework", framework, NAMES)]
-    return framework.parse(tensors)
+    return parse_tensors(framework, tensors)
 
 
 def parse_tensors(fw: Framework, tensors: Mapping[str, Shape]) -> Parse:
-    """The generic parse behind `Framework.parse`."""
+    """The configurations of `fw` whose weights are `tensors`, else the nearest."""
     given = {name: tuple(int(d) for d in shape) for name, shape in tensors.items()}
     places = {name: fw.parse_name(name) for name in given}
     unknown = tuple(name for name, place in places.items() if place is None)
@@ -93,7 +93,7 @@ def parse_tensors(fw: Framework, tensors: Mapping[str, Shape]) -> Parse:
         directions = (False,)
     found: list[Near] = []
     if cells and layers <= MAX_LAYERS:
-        for shape in fw.parse_candidates(layers, directions, heads):
+        for shape in candidates(fw, layers, directions, heads):
             near = _solve(fw, shape, known)
             if near is not None and all(n.config != near.config for n in found):
                 found.append(near)

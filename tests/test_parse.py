@@ -39,7 +39,7 @@ def configs_with_head_bias(draw: st.DrawFn) -> Config:
 @SETTINGS
 @given(configs_with_head_bias())
 def test_parse_of_a_configs_weights_contains_that_config(config: Config) -> None:
-    result = get(config.framework).parse(tensors(config))
+    result = lstm_shapes.parse(config.framework, tensors(config))
     assert shown(config) in [shown(m.config) for m in result.matches]
     assert result.nearest == () and result.unknown == ()
 
@@ -52,7 +52,7 @@ def test_every_framework_and_cell_round_trips_two_layers_with_a_head(framework: 
     if cell not in get(framework).cells:
         pytest.skip(f"{framework} has no {cell} cell")
     config = Config(3, 2, out=4, framework=framework, cell=cell, layers=2 if get(framework).has_layers else 1)
-    assert shown(config) in [shown(m.config) for m in get(framework).parse(tensors(config)).matches]
+    assert shown(config) in [shown(m.config) for m in lstm_shapes.parse(framework, tensors(config)).matches]
 
 
 # nn.LSTM(input_size=10, hidden_size=20, num_layers=2, bidirectional=True, proj_size=5).state_dict(), as PyTorch's
@@ -169,5 +169,5 @@ class OneCell(type(get(PYTORCH))):  # type: ignore[misc]
 
 def test_tensors_named_without_a_layer_are_a_cell_not_a_head() -> None:
     # nn.LSTMCell(4, 3): weight_ih (12, 4), weight_hh (12, 3), bias_ih (12,), bias_hh (12,).
-    result = OneCell().parse({"weight_ih": (12, 4), "weight_hh": (12, 3), "bias_ih": (12,), "bias_hh": (12,)})
+    result = lstm_shapes.parse(OneCell(), {"weight_ih": (12, 4), "weight_hh": (12, 3), "bias_ih": (12,), "bias_hh": (12,)})
     assert [(m.config.cell, m.config.input, m.config.hidden, m.config.out) for m in result.matches] == [("lstm", 4, 3, None)]

@@ -13,10 +13,7 @@ from ..formula import Expr
 from ..params import O, Block, Index, Weight, recurrent_expr, weight
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
-
     from ..config import Config
-    from ..parsing import Parse
 
 Dim = int | str
 Gates = tuple[tuple[str, str], ...]
@@ -120,21 +117,7 @@ class Framework:
         """The (layer, direction, kind) a tensor name says, or None if it is not one of ours."""
         raise NotImplementedError
 
-    # --- backward: tensors to configurations -----------------------------------------------------
-
-    def parse(self, tensors: Mapping[str, tuple[int, ...]]) -> Parse:
-        """The configurations whose weights are exactly `tensors` (name → shape), else the nearest."""
-        from ..parsing import parse_tensors  # imported here: parsing reads Config, which reads this package
-
-        return parse_tensors(self, tensors)
-
-    def parse_candidates(
-        self, layers: int, directions: tuple[bool, ...], heads: set[str]
-    ) -> Iterator[dict[str, object]]:
-        """The structural configurations to try (Config keyword arguments, sizes to solve left open)."""
-        from ..parsing import candidates
-
-        return candidates(self, layers, directions, heads)
+    # --- backward: lstm_shapes.parsing reads names with parse_name and tries its candidates ------------
 
     def tell_apart(self, config: Config, field: str) -> str:
         """A sentence on a Config field that differs between configurations with identical weights."""
