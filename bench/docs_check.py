@@ -6,7 +6,7 @@ Run by hand (not a test), with lstm-shapes and cogapp installed in the current e
 
 Every block has its own configuration (no two alike, so nothing is served from the per-run cache),
 spread over frameworks, cells, sizes and formats. The same blocks are written twice: as our
-markers, and as cog blocks that call the Python API (`lstm_shapes.trace(...).render(fmt)`) for the
+markers, and as cog blocks that call the Python API (`lstm_shapes.render(lstm_shapes.trace(...), fmt)`) for the
 same output, which is what a user scripting around the tool would write. Both trees are made up
 to date first. Then `lstm-shapes docs check DIR` and `cog --check FILES` run as new processes,
 alternating so that any drift of the machine affects both alike; the script prints the median wall
@@ -31,6 +31,7 @@ from pathlib import Path
 
 from lstm_shapes.cli import render_marker
 from lstm_shapes.docs import body
+from lstm_shapes.render import BY_NAME
 
 FRAMEWORKS = {
     "keras": ["", "--cell gru", "--cell rnn --bidirectional", "--layers 2"],
@@ -39,7 +40,6 @@ FRAMEWORKS = {
     "onnx": ["", "--peepholes --bidirectional", "--cell rnn", "--cell gru --reset-after"],
 }
 FORMATS = ["markdown", "markdown", "text", "json", "csv"]
-FENCES = {"text": "text", "json": "json", "csv": "csv"}
 TIME = "/usr/bin/time"
 
 
@@ -72,9 +72,9 @@ def cog_code(args: str) -> str:
             keywords[name], index = argv[index + 1], index + 2
         else:  # a flag: --bidirectional, --peepholes, --reset-after
             keywords[name], index = True, index + 1
-    call = "lstm_shapes.trace(" + ", ".join(f"{k}={v!r}" for k, v in keywords.items()) + f").render({fmt!r})"
-    if fmt in FENCES:
-        call = f"'```{FENCES[fmt]}\\n' + {call} + '```\\n'"
+    call = "lstm_shapes.render(lstm_shapes.trace(" + ", ".join(f"{k}={v!r}" for k, v in keywords.items()) + f"), {fmt!r})"
+    if BY_NAME[fmt].fence:
+        call = f"'```{BY_NAME[fmt].fence}\\n' + {call} + '```\\n'"
     return f"import lstm_shapes; cog.out('\\n' + {call} + '\\n')"
 
 

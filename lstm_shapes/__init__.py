@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from .config import Config
 from .errors import ConfigError, LstmShapesError, VerifyError
 from .report import Report, build, trace
+# The function shadows its subpackage as an attribute of lstm_shapes; `from lstm_shapes.render import ...` still works.
+from .render import render
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
-    "Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "parse", "trace",
+    "Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "parse", "render", "trace",
 ]
 
 

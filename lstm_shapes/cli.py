@@ -21,7 +21,7 @@ import click
 from . import __version__, frameworks
 from .config import CELLS, DTYPES, FRAMEWORKS, HEAD_ACTIVATIONS, HEAD_READS, MAX_LAYERS, MAX_SIZE, Config, check_size
 from .errors import ConfigError, LstmShapesError
-from .render import FORMATS, PICTURES
+from .render import FORMATS, PICTURES, render
 from .report import Report, build
 
 if TYPE_CHECKING:
@@ -333,7 +333,8 @@ def model_options(fit: bool = False) -> Callable[[F], F]:
     "fmt",
     type=click.Choice(("table", *FORMATS)),
     default=None,
-    help="Output format. Default: table in a terminal, text otherwise. mermaid, dot and graph draw the cell.",
+    help=f"Output format. Default: table in a terminal, text otherwise. "
+    f"{', '.join(PICTURES[:-1])} and {PICTURES[-1]} draw the cell.",
 )
 @click.option(
     "--verify",
@@ -409,16 +410,14 @@ def render_plain(params: dict[str, Any], fmt: str, before: Any = None) -> tuple[
     """What the command prints for `params` in a plain format, whole, and the report if there is one."""
     options = config_options(params)
     if options["framework"] == "all":
-        from .render import render_comparison
-
-        return render_comparison(comparison_of(params, fmt), fmt), None
+        return render(comparison_of(params, fmt), fmt), None
     if fmt in PICTURES and (params.get("explain") or params.get("show_cost")):
         raise click.UsageError(f"--format {fmt} draws the graph; --explain and --cost go with the table formats")
     report = build(Config(**options), explain=bool(params.get("explain")), show_cost=bool(params.get("show_cost")))
     if before is not None:
         before(report)
     # Rendered whole before anything is written: a failure never leaves half an output.
-    return report.render(fmt), report
+    return render(report, fmt), report
 
 
 def comparison_of(params: dict[str, Any], fmt: str) -> Comparison:

@@ -9,7 +9,6 @@ from typing import Any
 
 from .config import Config
 from .errors import ConfigError
-from .graph import format_shape
 from .frameworks import NAMES
 from .report import CELL_NAMES, Report, build
 
@@ -37,31 +36,6 @@ class Comparison:
         counts = ", ".join(f"{e.framework} {e.report.total_params:,}" if e.report else f"{e.framework} -"
                            for e in self.entries)
         return f"<Comparison {self.description}: {counts} params>"
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict: each framework's count, difference, reasons and whole report."""
-        return {
-            "baseline": self.baseline,
-            "frameworks": [
-                {
-                    "framework": e.framework,
-                    "available": e.report is not None,
-                    "total_params": e.report.total_params if e.report else None,
-                    "difference": e.difference,
-                    "reasons": list(e.reasons),
-                    "gate_order": gate_order(e.report) if e.report else None,
-                    "error": e.error,
-                    "report": e.report.to_dict() if e.report else None,
-                }
-                for e in self.entries
-            ],
-        }
-
-    def render(self, fmt: str = "text") -> str:
-        """The comparison in a plain table format: text, markdown, csv, json, latex or org."""
-        from .render import render_comparison
-
-        return render_comparison(self, fmt)
 
 
 def _groups(report: Report) -> dict[str, int]:
@@ -120,15 +94,3 @@ def compare(name_of: Callable[[ConfigError], str] = lambda exc: exc.field, *, ex
         entries.append(Entry(fw, rep, None, rep.total_params - base.total_params, reasons))
     description = CELL_NAMES.get(str(kwargs.get("cell", "lstm")), "LSTM")
     return Comparison(baseline[0] if baseline else None, tuple(entries), description)
-
-
-def gate_order(report: Report) -> str:
-    return ", ".join(ltr or "h" for _, ltr in report.config.convention.gate_order(report.config))
-
-
-def first_tensors(report: Report) -> str:
-    """The first layer's tensors in one direction, by their own short names, with shapes."""
-    shown = [w for w in report.weights if w.layer == 0 and w.direction in (0, None)]
-    short = report.config.convention.short_name
-    return ", ".join(f"{short(w.name)} {format_shape(w.shape)}" for w in shown)
-

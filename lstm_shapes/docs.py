@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .errors import LstmShapesError
+from .render import BY_NAME
 
 # A marker line, once its indentation is taken off (the caller decides whether that indentation
 # makes it code).
@@ -38,7 +39,6 @@ LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 # The next line of a block that may matter: a marker, or a fence after any whitespace (str.strip's,
 # which closing a fence ignores); the lines before it are content, jumped over.
 CANDIDATE = re.compile(r"\n[^\S\r\n]*[<`~]")
-FENCED_FORMATS = {"text": "text", "json": "json", "csv": "csv", "latex": "latex", "org": "org", "mermaid": "mermaid", "dot": "dot", "graph": "text"}
 BOM = "\ufeff"
 
 Render = Callable[[list[str]], str]
@@ -102,7 +102,8 @@ def body(output: str, fmt: str, newline: str = "\n", indent: str = "") -> str:
     The blank lines keep prettier and mdformat from changing the page; `indent` (the marker's own)
     keeps a block inside a list item in that item.
     """
-    text = output if fmt == "markdown" else f"```{FENCED_FORMATS.get(fmt, '')}\n{output}```\n"
+    fence = BY_NAME[fmt].fence if fmt in BY_NAME else ""
+    text = output if fmt == "markdown" else f"```{fence}\n{output}```\n"
     text = f"\n{text}\n"
     if not indent:  # the usual block: nothing to add line by line
         return text if newline == "\n" else text.replace("\n", newline)

@@ -40,12 +40,6 @@ class Fit:
         best = self.below.config.hidden if self.below else None
         return {"budget": self.budget, "best_hidden": best, "within": side(self.below), "over": side(self.above)}
 
-    def render(self, fmt: str = "text") -> str:
-        """The fit in text, markdown, csv or json."""
-        from .render.sizing import render_fit
-
-        return render_fit(self, fmt)
-
 
 def count(options: dict[str, Any], hidden: int) -> int:
     config = Config(hidden=hidden, **options)

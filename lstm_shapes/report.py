@@ -144,12 +144,6 @@ class Report:
         head = f" o={cfg.out}" if cfg.out is not None else ""
         return f"<Report {CELL_NAMES[cfg.cell]} {cfg.framework} x={cfg.input} h={cfg.hidden}{head}: {self.total_params:,} params>"
 
-    def render(self, fmt: str = "text") -> str:
-        """The report as text in one of the plain formats (see lstm_shapes.render.FORMATS)."""
-        from .render import render
-
-        return render(self, fmt)
-
 
 def build(config: Config, *, explain: bool = False, show_cost: bool = False) -> Report:
     """Trace `config`: nodes, weights in the framework's layout, counts, sequence shapes and costs.

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from .fit import MAX_BUDGET
+from .render import FIT_FORMATS, render
 from .cli import Command, Group, Size, config_options, emit, model_options, render_marker
 
 @click.group(cls=Group, invoke_without_command=True,
@@ -97,16 +98,20 @@ def docs_update(paths: tuple[str, ...]) -> None:
 
 
 def render_fit_marker(args: list[str]) -> str:
-    from .fit import fit
-    from .render.sizing import render_fit
-
-    ctx = fit_command.make_context("lstm-shapes fit", list(args))
-    params = dict(ctx.params)
+    """What `lstm-shapes fit ARGS` prints, for a block in a document (Markdown unless --format says)."""
+    params = dict(fit_command.make_context("lstm-shapes fit", list(args)).params)
     budget = params.pop("budget")
     fmt = params.pop("fmt") if any(a in ("--format", "-f") or a.startswith("--format=") for a in args) else "markdown"
+    return fit_output(budget, fmt, params)
+
+
+def fit_output(budget: int, fmt: str, params: dict[str, Any]) -> str:
+    """The best hidden size for `budget` under the command's other options, in format `fmt`."""
+    from .fit import fit
+
     options = config_options(params)
     del options["hidden"]
-    return render_fit(fit(budget, **options), fmt)
+    return render(fit(budget, **options), fmt)
 
 
 def shlex_quote(text: str) -> str:
@@ -124,16 +129,11 @@ Examples:
 @click.option("--params", "budget", type=Size(MAX_BUDGET), required=True,
               help=f"The parameter budget: a whole number from 1 to {MAX_BUDGET:,}.")
 @model_options(fit=True)
-@click.option("--format", "-f", "fmt", type=click.Choice(("text", "markdown", "csv", "json")), default="text",
+@click.option("--format", "-f", "fmt", type=click.Choice(FIT_FORMATS), default="text",
               show_default=True, help="Output format.")
 def fit_command(budget: int, fmt: str, **params: Any) -> None:
     """Find the hidden size whose parameter count fits a budget best, for any framework, cell and variant.
 
     Shows the largest hidden size within the budget and the smallest one over it, with their counts.
     """
-    from .fit import fit
-    from .render.sizing import render_fit
-
-    options = config_options(params)
-    del options["hidden"]
-    emit(render_fit(fit(budget, **options), fmt))
+    emit(fit_output(budget, fmt, params))

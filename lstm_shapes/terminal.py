@@ -36,7 +36,7 @@ def print_report(report: Report, console: Console | None = None) -> None:
 
 def print_comparison(cmp: Comparison, console: Console | None = None) -> None:
     """Print a configuration under every framework as rich tables, like a report."""
-    from .render.tables import comparison_document
+    from .render.comparison import comparison_document
 
     head, found, notes = comparison_document(cmp)
     print_document(console or new_console(), head, found, notes)

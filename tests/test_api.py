@@ -1,10 +1,13 @@
-"""The Python API: trace takes the command line's keywords; Report, Comparison and Fit share render, to_dict and a short repr."""
+"""The Python API: trace takes the command line's keywords; render takes a Report, Comparison or Fit; each has a short repr."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 import lstm_shapes
+from lstm_shapes import render
 from lstm_shapes.compare import compare
 from lstm_shapes.fit import fit
 
@@ -13,7 +16,7 @@ def test_trace_takes_explain_and_show_cost() -> None:
     report = lstm_shapes.trace(input=4, hidden=2, out=1, explain=True, show_cost=True)
     # x_t, h_prev, c_prev, hx_t, 4 gates, c_t, h_t, logits (one output: no softmax, so no probs).
     assert len(report.equations) == 11
-    assert "Cost" in report.render("text")
+    assert "Cost" in render(report, "text")
 
 
 def test_short_reprs_with_hand_counted_params() -> None:
@@ -24,14 +27,27 @@ def test_short_reprs_with_hand_counted_params() -> None:
     assert repr(fit(1_000_000, input=128)) == "<Fit LSTM keras x=128 budget 1,000,000: hidden 439 (997,408 params)>"
 
 
-def test_comparison_and_fit_render_and_to_dict() -> None:
+def test_render_takes_comparisons_and_fits() -> None:
     cmp = compare(input=4, hidden=2, out=1)
-    assert json.loads(cmp.render("json")) == cmp.to_dict()
-    assert [f["total_params"] for f in cmp.to_dict()["frameworks"]] == [59, 67, 67, 59, 67, 67, 59, 59, 67, 59]
-    assert cmp.render("markdown").startswith("LSTM, under each framework's convention")
+    assert [f["total_params"] for f in json.loads(render(cmp, "json"))["frameworks"]] == [59, 67, 67, 59, 67, 67, 59, 59, 67, 59]
+    assert render(cmp, "markdown").startswith("LSTM, under each framework's convention")
     sized = fit(1_000_000, input=128)
     assert sized.to_dict() == {"budget": 1_000_000, "best_hidden": 439,
                                "within": {"hidden": 439, "total_params": 997_408, "difference": -2_592},
                                "over": {"hidden": 440, "total_params": 1_001_440, "difference": 1_440}}
-    assert json.loads(sized.render("json")) == sized.to_dict()
-    assert "Best fit: --hidden 439" in sized.render("text")
+    assert json.loads(render(sized, "json")) == sized.to_dict()
+    assert "Best fit: --hidden 439" in render(sized, "text")
+
+
+def test_render_stays_a_function_after_every_renderer_module_is_imported() -> None:
+    # Importing a submodule of lstm_shapes.render must not rebind lstm_shapes.render to the package.
+    import lstm_shapes.render.comparison
+    import lstm_shapes.render.latex
+    import lstm_shapes.render.pictures  # noqa: F401
+
+    assert lstm_shapes.render(lstm_shapes.trace(input=4, hidden=2), "latex").startswith("% A LaTeX fragment")
+
+
+def test_a_comparison_has_no_picture() -> None:
+    with pytest.raises(ValueError, match="draws one report's graph"):
+        render(compare(input=4, hidden=2), "mermaid")

@@ -135,7 +135,7 @@ def test_core_and_plain_formats_import_no_click_rich_or_numpy() -> None:
     code = (
         "import sys, lstm_shapes\n"
         "r = lstm_shapes.trace(input=4, hidden=2, out=1)\n"
-        "for f in ('text', 'markdown', 'csv', 'json'): r.render(f)\n"
+        "for f in ('text', 'markdown', 'csv', 'json'): lstm_shapes.render(r, f)\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'click', 'rich', 'numpy'}))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -13,7 +13,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import lstm_shapes  # noqa: E402
-from lstm_shapes import Config, build  # noqa: E402
+from lstm_shapes import Config, build, render  # noqa: E402
 from lstm_shapes.frameworks import NAMES, REGISTRY, get  # noqa: E402
 
 from test_properties import configs  # noqa: E402
@@ -152,7 +152,7 @@ def test_parse_name_places_every_torch_parameter(cell: str) -> None:
 
 def test_paddle_explain_names_the_heads_tensors_as_nn_linear_does() -> None:
     # paddle.nn.Linear's attributes are `weight` (in, out) and `bias`: untransposed, yet not Keras' `kernel`.
-    lines = build(Config(input=4, hidden=2, out=3, framework="paddle"), explain=True).render("text").splitlines()
+    lines = render(build(Config(input=4, hidden=2, out=3, framework="paddle"), explain=True), "text").splitlines()
     assert any("logits = h_t·weight + bias" in line for line in lines)
 def test_flax_gru_candidate_has_a_bias_on_each_side() -> None:
     # GRUCell's source: n = tanh(in(x) + r * hn(h)), both Denses with a bias; r and z have their input one only.

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from lstm_shapes import Config, ConfigError, Report, build
+from lstm_shapes import Config, ConfigError, Report, build, render
 from lstm_shapes.compare import compare
 from lstm_shapes.config import CELLS, FRAMEWORKS
 from lstm_shapes.frameworks import get
 from lstm_shapes.render import FORMATS
 from lstm_shapes.render.latex import latex, latex_document, render_latex
 from lstm_shapes.render.org import org_document, paragraph, render_org
-from lstm_shapes.render.tables import Column, Table, comparison_document, tables, width
+from lstm_shapes.render.comparison import comparison_document
+from lstm_shapes.render.tables import Column, Table, tables, width
 
 # One of each variant that each framework and cell has; the ones a framework lacks are skipped.
 VARIANTS: tuple[dict[str, object], ...] = (
@@ -140,7 +141,7 @@ def test_every_non_ascii_character_the_tool_prints_has_a_latex_spelling() -> Non
     for report in reports()[::3]:
         for fmt in FORMATS:
             if fmt not in ("latex", "org"):
-                printed |= {char for char in report.render(fmt) if not char.isascii()}
+                printed |= {char for char in render(report, fmt) if not char.isascii()}
     assert {"σ", "⊙", "·", "→", "←", "ᵀ", "\u0303"} <= printed
     for char in sorted(printed):
         text = "c" + char if unicodedata.combining(char) else char
@@ -212,7 +213,7 @@ def test_latex_output_of_every_configuration_is_ascii_and_escaped() -> None:
 
 def test_latex_fragment_says_it_needs_booktabs_and_shows_the_heading_and_notes() -> None:
     report = build(Config(input=4, hidden=2, framework="pytorch"))
-    out = report.render("latex")
+    out = render(report, "latex")
     first = out.splitlines()[0]
     assert first.startswith("% ") and "booktabs" in first
     assert "LSTM cell, one time step (PyTorch convention): x = 4 inputs" in out
@@ -221,7 +222,7 @@ def test_latex_fragment_says_it_needs_booktabs_and_shows_the_heading_and_notes()
 
 
 def test_latex_numbers_are_right_aligned_and_keep_their_separators() -> None:
-    out = build(Config(input=5, hidden=256, out=10)).render("latex")
+    out = render(build(Config(input=5, hidden=256, out=10)), "latex")
     assert "\\begin{tabular}{llr}" in out  # Parameters
     assert "lstm  & 4$\\cdot$(h$\\cdot$(x+h)+h) = 4$\\cdot$(256$\\cdot$(5+256)+256) & 268,288 \\\\" in out
     assert "   5,120 &" in out  # padded on the left in the source too
@@ -367,7 +368,7 @@ def test_org_comparison_document() -> None:
 
 
 def test_org_number_columns_are_right_aligned_plain_integers() -> None:
-    out = build(Config(input=5, hidden=256, out=10)).render("org")
+    out = render(build(Config(input=5, hidden=256, out=10)), "org")
     assert "| lstm  | 4·(h·(x+h)+h) = 4·(256·(5+256)+256) | 268288 |" in out
     assert "| total | 268,288 + 2,570                     | 270858 |" in out  # formulas are text
     assert "|   5120 |" in out and "|     10 |" in out

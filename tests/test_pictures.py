@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from lstm_shapes import Config, ConfigError, Report, build, trace
+from lstm_shapes import Config, ConfigError, Report, build, render, trace
 from lstm_shapes.config import CELLS, FRAMEWORKS
 from lstm_shapes.frameworks import get
 from lstm_shapes.graph import Node, format_shape
@@ -111,8 +111,8 @@ def test_the_configurations_cover_every_framework_cell_and_variant() -> None:
 @pytest.mark.parametrize("name", ["keras-lstm", "pytorch-lstm-proj-l2-bi", "tf1-gru-bi", "nasty", "huge"])
 def test_pictures_are_deterministic_plain_and_end_in_one_newline(name: str, fmt: str) -> None:
     report = REPORTS[name]
-    out = report.render(fmt)
-    assert out == report.render(fmt)
+    out = render(report, fmt)
+    assert out == render(report, fmt)
     assert "\x1b" not in out and "\t" not in out and "\r" not in out
     assert out.endswith("\n") and not out.endswith("\n\n")
     assert all(line == line.rstrip() for line in out.splitlines())
@@ -167,7 +167,7 @@ def parse_mermaid(text: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", REPORTS)
 def test_mermaid_has_every_node_once_and_one_edge_per_input_labelled_with_the_source_shape(name: str) -> None:
     report = REPORTS[name]
-    parsed = parse_mermaid(report.render("mermaid"))
+    parsed = parse_mermaid(render(report, "mermaid"))
     shapes = shape_of(report)
     by_label = {lines[0]: mid for mid, (lines, _, _) in parsed["nodes"].items()}
     assert sorted(by_label) == sorted(shapes), "each node id shows once, as the first line of its label"
@@ -187,7 +187,7 @@ def test_mermaid_has_every_node_once_and_one_edge_per_input_labelled_with_the_so
 @pytest.mark.parametrize("name", REPORTS)
 def test_mermaid_groups_each_layer_and_runs_top_to_bottom_for_a_stack(name: str) -> None:
     report = REPORTS[name]
-    parsed = parse_mermaid(report.render("mermaid"))
+    parsed = parse_mermaid(render(report, "mermaid"))
     layers = report.config.layers if name != "nasty" else 1
     assert parsed["direction"] == ("TB" if layers > 1 else "LR")
     if layers == 1:
@@ -202,7 +202,7 @@ def test_mermaid_groups_each_layer_and_runs_top_to_bottom_for_a_stack(name: str)
 @pytest.mark.parametrize("name", REPORTS)
 def test_mermaid_lines_cannot_break_the_syntax(name: str) -> None:
     """Outside the quoted strings only ids, arrows and balanced brackets; inside, nothing Mermaid reads."""
-    for line in REPORTS[name].render("mermaid").splitlines():
+    for line in render(REPORTS[name], "mermaid").splitlines():
         if line.startswith("%%"):
             assert "\n" not in line
             continue
@@ -219,7 +219,7 @@ def test_mermaid_lines_cannot_break_the_syntax(name: str) -> None:
 
 
 def test_mermaid_escapes_the_nasty_labels_back_to_what_they_were() -> None:
-    out = REPORTS["nasty"].render("mermaid")
+    out = render(REPORTS["nasty"], "mermaid")
     assert '#quot;' in out and "#35;" in out and "#amp;" in out and "#lt;" in out
     labels = [lines[0] for lines, _, _ in parse_mermaid(out)["nodes"].values()]
     assert 'my "node"' in labels and "back\\slash" in labels and "end" in labels and "<b>&amp;#35;|;</b>" in labels
@@ -283,7 +283,7 @@ def parse_dot(text: str) -> dict[str, Any]:
 @pytest.mark.parametrize("name", REPORTS)
 def test_dot_has_every_node_once_and_one_edge_per_input_labelled_with_the_source_shape(name: str) -> None:
     report = REPORTS[name]
-    parsed = parse_dot(report.render("dot"))
+    parsed = parse_dot(render(report, "dot"))
     shapes = shape_of(report)
     assert parsed["graph"]["rankdir"] == "LR" and parsed["graph"]["charset"] == "UTF-8"
     assert sorted(parsed["nodes"]) == sorted(shapes)
@@ -298,7 +298,7 @@ def test_dot_has_every_node_once_and_one_edge_per_input_labelled_with_the_source
 @pytest.mark.parametrize("name", REPORTS)
 def test_dot_has_a_cluster_per_layer_when_there_are_several(name: str) -> None:
     report = REPORTS[name]
-    parsed = parse_dot(report.render("dot"))
+    parsed = parse_dot(render(report, "dot"))
     layers = report.config.layers if name != "nasty" else 1
     if layers == 1:
         assert parsed["clusters"] == {}
@@ -310,7 +310,7 @@ def test_dot_has_a_cluster_per_layer_when_there_are_several(name: str) -> None:
 
 
 def test_dot_escapes_quotes_backslashes_and_entities() -> None:
-    out = REPORTS["nasty"].render("dot")
+    out = render(REPORTS["nasty"], "dot")
     assert r'"my \"node\""' in out and r'"back\\slash"' in out and "&amp;amp;" in out
     assert parse_dot(out)["nodes"]["a_b"][0]["label"].split("\n")[2] == REPORTS["nasty"].node("a_b").op
 
@@ -325,7 +325,7 @@ def test_graphviz_draws_the_dot_without_a_warning(name: str) -> None:
     """`dot -Tsvg` exits 0 with nothing on stderr, and its SVG has every node, edge and edge label."""
     report = REPORTS[name]
     assert DOT is not None
-    dot = report.render("dot").encode("utf-8")
+    dot = render(report, "dot").encode("utf-8")
     run = subprocess.run([DOT, "-Tsvg"], input=dot, capture_output=True, timeout=60, check=False)
     assert run.returncode == 0, run.stderr.decode()
     assert run.stderr.decode() == ""
@@ -396,7 +396,7 @@ def parse_graph(text: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("name", [n for n in REPORTS if n != "nasty"])
 def test_graph_view_shows_every_node_once_with_its_shape_and_its_inputs(name: str) -> None:
     report = REPORTS[name]
-    out = report.render("graph")
+    out = render(report, "graph")
     entries = parse_graph(out)
     shapes = shape_of(report)
     assert [e["id"] for e in entries] == [n.id for n in report.nodes], "every node once, in data-flow order"
@@ -411,18 +411,18 @@ def test_graph_view_shows_every_node_once_with_its_shape_and_its_inputs(name: st
 
 @pytest.mark.parametrize("name", REPORTS)
 def test_graph_view_fits_in_a_hundred_columns(name: str) -> None:
-    out = REPORTS[name].render("graph")
+    out = render(REPORTS[name], "graph")
     assert max(width(line) for line in out.splitlines()) <= 100
 
 
 def test_graph_view_sample() -> None:
-    out = trace(4, 2, 1).render("graph")
+    out = render(trace(4, 2, 1), "graph")
     assert "  h_prev (B, 2) ─┐\n  x_t    (B, 4) ─┴─► hx_t   (B, 6)  concat(h_prev, x_t)\n" in out
     assert "          input ───► x_t    (B, 4)  input at step t\n" in out
 
 
 def test_graph_view_names_each_layer_of_a_stack() -> None:
-    out = REPORTS["pytorch-lstm-proj-l2-bi"].render("graph")
+    out = render(REPORTS["pytorch-lstm-proj-l2-bi"], "graph")
     assert [line for line in out.splitlines() if line and not line.startswith(" ")][-3:] == [
         "Layer 0", "Layer 1", "Dense head"
     ]
@@ -488,7 +488,7 @@ def mermaid_parsed() -> dict[str, Any]:
             pytest.skip(f"could not npm install mermaid and jsdom: {install.stderr.strip()[-300:]}")
     script = where / "check_flowcharts.mjs"
     script.write_text(MERMAID_CHECK, encoding="utf-8")
-    texts = {name: report.render("mermaid") for name, report in REPORTS.items()}
+    texts = {name: render(report, "mermaid") for name, report in REPORTS.items()}
     run = subprocess.run([node, str(script)], input=json.dumps(texts), capture_output=True, text=True,
                          timeout=300, cwd=where, check=False)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lstm_shapes import Config, build, trace
+from lstm_shapes import Config, build, render, trace
 from lstm_shapes.compare import compare
-from lstm_shapes.render import FORMATS, render_comparison
+from lstm_shapes.render import FORMATS
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES: dict[str, tuple[int, int, int | None]] = {"x4_h2_o1": (4, 2, 1), "x5_h256_o10": (5, 256, 10), "x3_h7": (3, 7, None)}
@@ -40,7 +40,7 @@ TABLES = ("text", "markdown", "csv", "json", "latex", "org")
 def test_golden(case: str, fmt: str, update_goldens: bool) -> None:
     """Regenerate with `python -m pytest tests/test_render.py --update-goldens`, then review the diff."""
     path = GOLDEN / f"{case}.{SUFFIX[fmt]}"
-    got = trace(*CASES[case]).render(fmt)
+    got = render(trace(*CASES[case]), fmt)
     if update_goldens:
         path.write_text(got, encoding="utf-8", newline="\n")
     assert got == path.read_text(encoding="utf-8")
@@ -50,7 +50,7 @@ def test_golden(case: str, fmt: str, update_goldens: bool) -> None:
 @pytest.mark.parametrize("case", VARIANTS)
 def test_golden_variants(case: str, fmt: str, update_goldens: bool) -> None:
     path = GOLDEN / "variants" / f"{case}.{SUFFIX[fmt]}"
-    got = build(Config(**VARIANTS[case])).render(fmt)  # type: ignore[arg-type]
+    got = render(build(Config(**VARIANTS[case])), fmt)  # type: ignore[arg-type]
     if update_goldens:
         path.parent.mkdir(exist_ok=True)
         path.write_text(got, encoding="utf-8", newline="\n")
@@ -62,7 +62,7 @@ def test_golden_variants(case: str, fmt: str, update_goldens: bool) -> None:
 def test_golden_comparison(options: dict[str, int], fmt: str, update_goldens: bool) -> None:
     name = "compare_" + "_".join(f"{k}{v}" for k, v in options.items())
     path = GOLDEN / "variants" / f"{name}.{SUFFIX[fmt]}"
-    got = render_comparison(compare(**options), fmt)
+    got = render(compare(**options), fmt)
     if update_goldens:
         path.write_text(got, encoding="utf-8", newline="\n")
     assert got == path.read_text(encoding="utf-8")
@@ -74,7 +74,7 @@ def test_golden_comparison(options: dict[str, int], fmt: str, update_goldens: bo
 def test_golden_explain_and_cost(fmt: str, flags: dict[str, bool], update_goldens: bool) -> None:
     name = "x4_h2_o1_T5_B8" + ("_explain_cost" if flags else "")
     path = GOLDEN / "variants" / f"{name}.{SUFFIX[fmt]}"
-    got = build(Config(input=4, hidden=2, out=1, seq_len=5, batch=8, framework="pytorch"), **flags).render(fmt)
+    got = render(build(Config(input=4, hidden=2, out=1, seq_len=5, batch=8, framework="pytorch"), **flags), fmt)
     if update_goldens:
         path.write_text(got, encoding="utf-8", newline="\n")
     assert got == path.read_text(encoding="utf-8")
@@ -82,21 +82,21 @@ def test_golden_explain_and_cost(fmt: str, flags: dict[str, bool], update_golden
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_plain_formats_have_no_terminal_codes_and_end_in_one_newline(fmt: str) -> None:
-    out = trace(5, 256, 10).render(fmt)
+    out = render(trace(5, 256, 10), fmt)
     assert "\x1b" not in out
     assert out.endswith("\n") and not out.endswith("\n\n")
     assert all(line == line.rstrip() for line in out.splitlines())
 
 
 def test_json_matches_the_report_and_counts_add_up() -> None:
-    data = json.loads(trace(4, 2, 1).render("json"))
+    data = json.loads(render(trace(4, 2, 1), "json"))
     assert data["total_params"] == sum(w["params"] for w in data["weights"]) == 59
     assert [w["shape"] for w in data["weights"]] == [[4, 8], [2, 8], [8], [2, 1], [1]]
     assert data["nodes"][0]["shape"] == ["B", 4]
 
 
 def test_csv_rows_add_up() -> None:
-    rows = list(csv.DictReader(io.StringIO(trace(5, 256, 10).render("csv"))))
+    rows = list(csv.DictReader(io.StringIO(render(trace(5, 256, 10), "csv"))))
     weights = [int(r["params"]) for r in rows if r["section"] == "weight"]
     parts = [int(r["params"]) for r in rows if r["section"] == "part"]
     (total,) = [int(r["params"]) for r in rows if r["section"] == "total"]
@@ -117,7 +117,7 @@ def markdown_tables(text: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("case", CASES)
 def test_markdown_tables_are_padded_and_numbers_right_aligned(case: str) -> None:
-    for table in markdown_tables(trace(*CASES[case]).render("markdown")):
+    for table in markdown_tables(render(trace(*CASES[case]), "markdown")):
         assert len({len(line) for line in table}) == 1, "every row of a table has the same width"
         rule = [cell.strip() for cell in table[1].strip("|").split("|")]
         assert all(re.fullmatch(r"-{3,}:?", cell) for cell in rule)
@@ -139,18 +139,18 @@ def test_mdformat_leaves_markdown_unchanged(case: str, tmp_path: Path) -> None:
     mdformat = pytest.importorskip("mdformat", reason="mdformat is not installed (pip install -e '.[test]')")
     pytest.importorskip("mdformat_tables", reason="mdformat-tables is not installed (pip install -e '.[test]')")
     if case == "compare":
-        text = render_comparison(compare(input=4, hidden=2, out=1), "markdown")
+        text = render(compare(input=4, hidden=2, out=1), "markdown")
     elif case in VARIANTS:
-        text = build(Config(**VARIANTS[case])).render("markdown")  # type: ignore[arg-type]
+        text = render(build(Config(**VARIANTS[case])), "markdown")  # type: ignore[arg-type]
     else:
-        text = trace(*CASES[case]).render("markdown")
+        text = render(trace(*CASES[case]), "markdown")
     assert mdformat.text(text, extensions={"tables"}) == text
 
 
 @pytest.mark.skipif(shutil.which("prettier") is None, reason="prettier is not on PATH")
 def test_prettier_leaves_markdown_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "table.md"
-    path.write_text(trace(5, 256, 10).render("markdown"), encoding="utf-8")
+    path.write_text(render(trace(5, 256, 10), "markdown"), encoding="utf-8")
     subprocess.run(["prettier", "--check", str(path)], check=True, capture_output=True)
 
 

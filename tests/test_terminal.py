@@ -17,6 +17,7 @@ from lstm_shapes.cli import main_command
 from lstm_shapes.compare import compare
 from lstm_shapes.config import Config
 from lstm_shapes.report import Report, build
+from lstm_shapes import render
 from lstm_shapes.terminal import new_console, print_comparison, print_report
 
 WIDTHS = (60, 80, 120)
@@ -134,7 +135,7 @@ def test_report_never_cuts_shapes_counts_values_or_names(name: str, width: int) 
     report = build(Config(**CONFIGS[name]), explain=True, show_cost=True)
     output = draw(print_report, report, width)
     atoms, names = must_be_whole(report)
-    check_nothing_cut(output, width, atoms, names, text_words(report.render("text")))
+    check_nothing_cut(output, width, atoms, names, text_words(render(report, "text")))
 
 
 @pytest.mark.parametrize("width", (30, 40, 50))
@@ -142,7 +143,7 @@ def test_narrow_terminals_get_records_and_still_cut_nothing(width: int) -> None:
     report = build(Config(**CONFIGS["keras head, B and T"]), explain=True, show_cost=True)
     output = draw(print_report, report, width)
     atoms, names = must_be_whole(report)
-    check_nothing_cut(output, width, atoms, names, text_words(report.render("text")))
+    check_nothing_cut(output, width, atoms, names, text_words(render(report, "text")))
     # One record per weight: a header: value line for its name, and one for its shape.
     assert len(re.findall(r"^ *weight:\s+\S", output, re.MULTILINE)) == len(report.weights)
     assert re.search(r"^ *shape:\s+\(5, 1024\)$", output, re.MULTILINE)
@@ -215,9 +216,8 @@ def test_comparison_never_cuts(options: dict[str, Any], width: int) -> None:
     output = draw(print_comparison, cmp, width)
     atoms, names = comparison_must_be_whole(cmp)
     assert atoms and names
-    from lstm_shapes.render import render_comparison
 
-    check_nothing_cut(output, width, atoms, names, text_words(render_comparison(cmp, "text")))
+    check_nothing_cut(output, width, atoms, names, text_words(render(cmp, "text")))
 
 
 def test_framework_all_table_is_drawn_by_rich() -> None:

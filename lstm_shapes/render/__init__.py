@@ -1,84 +1,72 @@
-"""Renderers: each turns a Report into a string, deterministically, with no terminal codes."""
+"""Renderers: each turns a Report, Comparison or Fit into a string, deterministically, with no terminal codes.
+
+The table of formats below is the only list of them; the command line, its help and the fences
+`lstm-shapes docs` writes all read it. Renderer modules never import this one, so there is no cycle.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from importlib import import_module
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..report import Report
 
 if TYPE_CHECKING:
     from ..compare import Comparison
-    from ..report import Report
-
-# The plain formats; the rich terminal table lives at the edge, in lstm_shapes.terminal.
-FORMATS = ("text", "markdown", "csv", "json", "latex", "org", "mermaid", "dot", "graph")
-# Formats that draw the graph rather than tabulate the report.
-PICTURES = ("mermaid", "dot", "graph")
+    from ..fit import Fit
 
 
-def render(report: Report, fmt: str) -> str:
-    """`report` in format `fmt`, ending with a newline."""
-    # Import only the renderer asked for: start-up time matters for a one-shot CLI.
-    if fmt == "text":
-        from .text import render_text as fn
-    elif fmt == "markdown":
-        from .markdown import render_markdown as fn
-    elif fmt == "csv":
-        from .csvout import render_csv as fn
-    elif fmt == "json":
-        from .jsonout import render_json as fn
-    elif fmt == "latex":
-        from .latex import render_latex as fn
-    elif fmt == "org":
-        from .org import render_org as fn
-    elif fmt == "mermaid":
-        from .pictures import render_mermaid as fn
-    elif fmt == "dot":
-        from .pictures import render_dot as fn
-    elif fmt == "graph":
-        from .pictures import render_graph as fn
-    else:
+class Format(NamedTuple):
+    name: str
+    module: str  # the module here that renders it, imported on use: start-up time matters for a one-shot CLI
+    fence: str  # the language of its fence in a Markdown document ("" for Markdown itself: not fenced)
+    picture: bool = False  # draws the graph rather than tabulating the report
+    fit: bool = False  # offered by `lstm-shapes fit`
+
+
+# The plain formats; the rich terminal table lives at the edge, in lstm_shapes.terminal. A report in
+# format NAME is MODULE.render_NAME(report); tables with a heading and notes are MODULE.NAME_document.
+TABLE = (
+    Format("text", "text", "text", fit=True),
+    Format("markdown", "markdown", "", fit=True),
+    Format("csv", "csvout", "csv", fit=True),
+    Format("json", "jsonout", "json", fit=True),
+    Format("latex", "latex", "latex"),
+    Format("org", "org", "org"),
+    Format("mermaid", "pictures", "mermaid", picture=True),
+    Format("dot", "pictures", "dot", picture=True),
+    Format("graph", "pictures", "text", picture=True),
+)
+BY_NAME = {f.name: f for f in TABLE}
+FORMATS = tuple(BY_NAME)
+PICTURES = tuple(f.name for f in TABLE if f.picture)
+FIT_FORMATS = tuple(f.name for f in TABLE if f.fit)
+
+
+def render(subject: Report | Comparison | Fit, fmt: str) -> str:
+    """`subject` (a Report, a Comparison or a Fit) in format `fmt`, ending with a newline."""
+    spec = BY_NAME.get(fmt)
+    if spec is None:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    return fn(report)
+    module = import_module(f"{__name__}.{spec.module}")
+    if isinstance(subject, Report):
+        return getattr(module, f"render_{fmt}")(subject)  # type: ignore[no-any-return]
+    if spec.picture:
+        raise ValueError(f"format {fmt} draws one report's graph; a {type(subject).__name__} is tables")
+    from ..compare import Comparison
 
+    if isinstance(subject, Comparison):
+        from .comparison import comparison_csv, comparison_dict, comparison_document
 
-def render_comparison(cmp: Comparison, fmt: str) -> str:
-    """A configuration under every framework, in format `fmt`."""
-    from .tables import comparison_document
+        data, csv_text, document = comparison_dict, comparison_csv, comparison_document
+    else:
+        from .sizing import fit_csv, fit_document
 
+        data, csv_text, document = type(subject).to_dict, fit_csv, fit_document
     if fmt == "json":
-
         from .jsonout import dumps
 
-        return dumps(comparison_dict(cmp)) + "\n"
-    head, tables, notes = comparison_document(cmp)
-    if fmt == "text":
-        from .text import text_document
-
-        return text_document(head, tables, notes)
-    if fmt == "markdown":
-        from .markdown import markdown_document
-
-        return markdown_document(head, tables, notes)
-    if fmt == "latex":
-        from .latex import latex_document
-
-        return latex_document(head, tables, notes)
-    if fmt == "org":
-        from .org import org_document
-
-        return org_document(head, tables, notes)
+        return dumps(data(subject)) + "\n"  # type: ignore[arg-type]
     if fmt == "csv":
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(("framework", "total_params", "difference", "reasons", "not_available"))
-        for e in cmp.entries:
-            total = e.report.total_params if e.report else ""
-            writer.writerow((e.framework, total, "" if e.difference is None else e.difference, "; ".join(e.reasons), e.error or ""))
-        return buffer.getvalue()
-    raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
-
-
-def comparison_dict(cmp: Comparison) -> dict[str, object]:
-    return cmp.to_dict()
+        return csv_text(subject)  # type: ignore[arg-type]
+    return getattr(module, f"{fmt}_document")(*document(subject))  # type: ignore[arg-type, no-any-return]

@@ -6,7 +6,6 @@ import csv
 import io
 from typing import TYPE_CHECKING
 
-from .jsonout import dumps
 from .tables import Column, Table, count
 
 if TYPE_CHECKING:
@@ -22,7 +21,8 @@ def _row(report: Report | None, budget: int, side: str) -> tuple[str, ...] | Non
     return (side, str(report.config.hidden), count(report.total_params), f"{diff:+,}", formula)
 
 
-def fit_table(result: Fit) -> tuple[list[str], Table, list[str]]:
+def fit_document(result: Fit) -> tuple[list[str], tuple[Table, ...], list[str]]:
+    """Heading lines, the table of the sizes either side of the budget, and the verdict."""
     example = result.below or result.above
     assert example is not None
     cfg = example.config
@@ -38,25 +38,15 @@ def fit_table(result: Fit) -> tuple[list[str], Table, list[str]]:
     else:
         share = result.below.total_params / result.budget
         notes.append(f"Best fit: --hidden {result.below.config.hidden}, {share:.2%} of the budget.")
-    return head, Table("Fit", columns, tuple(rows)), notes
+    return head, (Table("Fit", columns, tuple(rows)),), notes
 
 
-def render_fit(result: Fit, fmt: str) -> str:
-    if fmt == "json":
-        return dumps(result.to_dict()) + "\n"
-    head, table, notes = fit_table(result)
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(("fits", "hidden", "params", "difference"))
-        for report, name in ((result.below, "within"), (result.above, "over")):
-            if report is not None:
-                writer.writerow((name, report.config.hidden, report.total_params, report.total_params - result.budget))
-        return buffer.getvalue()
-    if fmt == "markdown":
-        from .markdown import markdown_document
-
-        return markdown_document(head, (table,), notes)
-    from .text import text_document
-
-    return text_document(head, (table,), notes)
+def fit_csv(result: Fit) -> str:
+    """One row each for the size within the budget and the one over it, with raw integers."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("fits", "hidden", "params", "difference"))
+    for report, name in ((result.below, "within"), (result.above, "over")):
+        if report is not None:
+            writer.writerow((name, report.config.hidden, report.total_params, report.total_params - result.budget))
+    return buffer.getvalue()

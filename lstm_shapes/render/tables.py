@@ -6,11 +6,9 @@ import re
 from functools import lru_cache
 from typing import NamedTuple, TYPE_CHECKING
 
-from ..frameworks import get
 from ..graph import format_shape
 
 if TYPE_CHECKING:
-    from ..compare import Comparison
     from ..report import Report
 
 
@@ -183,46 +181,6 @@ def _unicode_width(text: str) -> int:
             continue
         total += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
     return total
-
-
-def comparison_document(cmp: Comparison) -> tuple[list[str], tuple[Table, ...], list[str]]:
-    """Heading lines, one table and the reasons, for a configuration under every framework."""
-    from ..compare import first_tensors, gate_order
-
-    base = get(cmp.baseline).title if cmp.baseline else "the first"
-    example = next((e.report for e in cmp.entries if e.report is not None), None)
-    head = [f"{cmp.description}, under each framework's convention"]
-    if example is not None:
-        head.append(heading(example)[1])
-    columns = (
-        Column("framework", breaks="name"),
-        Column("params", "right"),
-        Column(f"vs {base}", "right"),
-        Column("gate order", breaks="terms"),
-        Column("first layer's tensors", breaks="terms", prose=True),
-    )
-    rows = []
-    for e in cmp.entries:
-        if e.report is None:
-            rows.append((get(e.framework).title, "-", "-", "-", "not available"))
-        else:
-            diff = "" if e.difference is None else f"{e.difference:+,}" if e.difference else "0"
-            rows.append((get(e.framework).title, count(e.report.total_params), diff, gate_order(e.report), first_tensors(e.report)))
-    notes = [reason for e in cmp.entries for reason in e.reasons]
-    notes += [f"{get(e.framework).title}: {e.error}" for e in cmp.entries if e.error]
-    if not any(e.reasons for e in cmp.entries) and example is not None:
-        notes.insert(0, "Every framework that has this configuration counts the same parameters.")
-    found = [Table("Frameworks", columns, tuple(rows))]
-    # --explain and --cost: every framework's equations and costs in its own names, one table each
-    # with the framework in front, so that formats without table titles (Markdown) still say whose.
-    built = [e for e in cmp.entries if e.report is not None]
-    equations = tuple((get(e.framework).title, q.node, q.text, q.shapes) for e in built for q in e.report.equations)
-    if equations:
-        found.append(Table("Equations", (Column("framework"), *EQUATION_COLUMNS), equations))
-    if any(e.report.show_cost for e in built):
-        costs = tuple((get(e.framework).title, *row) for e in built for row in cost_rows(e.report))
-        found.append(Table("Cost", (Column("framework"), *COST_COLUMNS), costs))
-    return head, tuple(found), notes
 
 
 def padded(rows: list[list[str]], aligns: list[str], minimum: int = 0) -> tuple[list[list[str]], list[int]]:
