@@ -9,7 +9,10 @@ ONNX's W_f, R_f, Wb_f, Rb_f and P_f.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
+
+from .graph import format_shape
 
 if TYPE_CHECKING:
     from .graph import Node
@@ -27,9 +30,8 @@ class Equation:
     shapes: str  # e.g. (B,4)·(4,2) + (B,2)·(2,2) + (2,) → (B,2)
 
 
-def compact(shape: tuple[object, ...]) -> str:
-    inner = ",".join(str(d) for d in shape)
-    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+# Shapes inside an equation's operands go without spaces: (B,4)·(4,2).
+compact = partial(format_shape, sep=",")
 
 
 class _Explainer:

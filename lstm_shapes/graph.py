@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .config import Config
+from .params import Dim
 
-# A dimension is a concrete size or a symbol such as "B" (the batch).
-Dim = int | str
 Shape = tuple[Dim, ...]
 
 BATCH = "B"
@@ -24,9 +23,9 @@ class Node(NamedTuple):
     meaning: str
 
 
-def format_shape(shape: tuple[object, ...]) -> str:
-    """(B, 2) for a matrix, (8,) for a vector, as Python prints tuples."""
-    inner = ", ".join(str(dim) for dim in shape)
+def format_shape(shape: tuple[object, ...], sep: str = ", ") -> str:
+    """(B, 2) for a matrix, (8,) for a vector, as Python prints tuples; `sep` "," for the tight form."""
+    inner = sep.join(str(dim) for dim in shape)
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
 
 

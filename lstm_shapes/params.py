@@ -12,21 +12,11 @@ if TYPE_CHECKING:
 
 X, H, P, O = sym("x"), sym("h"), sym("p"), sym("o")
 
+# A dimension is a concrete size or a symbol such as "B" (the batch).
+Dim = int | str
+
 # An index item: None is a whole axis (":"), (a, b) a range, an int one position, "d" the direction.
 Index = tuple[None | tuple[int, int] | int | str, ...]
-
-# What a block holds, in the package's own terms; a framework's tensor packs one or more of them.
-KINDS = {
-    "W": "input weights",
-    "U": "recurrent weights",
-    "b": "bias",
-    "bx": "input-side bias",
-    "bh": "recurrent-side bias",
-    "P": "peephole weights",
-    "proj": "projection",
-    "head_W": "head weights",
-    "head_b": "head bias",
-}
 
 
 class Block(NamedTuple):

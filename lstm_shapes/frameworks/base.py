@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..formula import Expr
-from ..params import O, Block, Index, Weight, recurrent_expr, weight
+from ..params import O, Block, Dim, Index, Weight, recurrent_expr, weight
 
 if TYPE_CHECKING:
     from ..config import Config
 
-Dim = int | str
 Gates = tuple[tuple[str, str], ...]
 # What a tensor name says: its layer and direction (None where one tensor holds all of them, or for
 # the head) and its kind, the framework's own word for the tensor's role ("kernel", "weight_ih", ...).
