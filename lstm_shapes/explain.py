@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .graph import layer_prefix
+
 if TYPE_CHECKING:
     from .graph import Node
     from .params import Block, Weight
@@ -75,9 +77,9 @@ class _Explainer:
         return terms
 
     def equation(self, node: Node) -> Equation:
-        prefix, _, base = node.id.rpartition(".")
-        prefix = prefix + "." if prefix else ""
-        layer = int(prefix[1:-1]) if prefix else 0
+        layer = node.layer or 0
+        prefix = layer_prefix(self.cfg, layer) if node.layer is not None else ""
+        base = node.id.removeprefix(prefix)
         out = compact(node.shape)
         label = node.label if base not in ("g_t",) else "g_t"
         shape_of = {k[len(prefix):]: v for k, v in self.shapes.items() if k.startswith(prefix) or not prefix}
