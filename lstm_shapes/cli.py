@@ -39,11 +39,6 @@ Examples:
   lstm-shapes --input 4 --hidden 2 --format json | jq .total_params
   lstm-shapes --input 4 --hidden 2 --out 1 --verify
 
-\b
-Documents: lstm-shapes docs check|update PATH... keeps pasted tables true
-(see lstm-shapes docs --help). Sizing: lstm-shapes fit --params N --input X
-finds the hidden size that fits a parameter budget.
-
 Formats: table (rich, the default in a terminal), text (the default when piped), {", ".join(FORMATS[1:])}.
 
 Exit codes: 0 ok, 1 --verify found a mismatch, 2 bad input or a combination the framework does not
@@ -235,6 +230,23 @@ class Group(OneLineErrors, click.Group):
     pass
 
 
+# The subcommands the main help lists; written here so that --help imports neither of the others.
+SUBCOMMANDS = (
+    ("trace", "One time step's shapes, weights and counts (the default)."),
+    ("fit", "The hidden size that fits a parameter budget."),
+    ("docs", "check|update PATH...: keep pasted tables true."),
+)
+
+
+class MainCommand(Command):
+    """The main command, `trace`, whose help also lists the subcommands."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        with formatter.section("Commands"):
+            formatter.write_dl(SUBCOMMANDS)
+
+
 def fail(message: str, code: int = 2) -> int:
     click.echo(f"lstm-shapes: error: {' '.join(message.split())}", err=True)
     return code
@@ -320,7 +332,7 @@ def model_options(fit: bool = False) -> Callable[[F], F]:
 
 
 @click.command(
-    cls=Command,
+    cls=MainCommand,
     epilog=EXAMPLES,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
@@ -476,6 +488,8 @@ def _render_marker(args: list[str]) -> str:
     for arg in args:
         if arg in NOT_IN_DOCS:
             raise click.UsageError(f"{arg} is not allowed in a document's marker")
+    if args[:1] == ["trace"]:
+        args = args[1:]
     if args[:1] == ["fit"]:
         from .subcommands import render_fit_marker
 
@@ -491,7 +505,7 @@ def _render_marker(args: list[str]) -> str:
 
 
 def main() -> None:
-    """The console script: `docs ...` and `fit ...` go to those commands, all else traces."""
+    """The console script: `docs ...` and `fit ...` go to those commands, `trace ...` and all else traces."""
     if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to answer
         os._exit(fail(str(OutputError("standard output is closed")), OUTPUT_FAILED))
     spell_unencodable()
@@ -505,6 +519,8 @@ def main() -> None:
         from .subcommands import fit_command
 
         command, args, name = fit_command, args[1:], "lstm-shapes fit"
+    elif args[:1] == ["trace"]:
+        command, args, name = main_command, args[1:], "lstm-shapes trace"
     else:
         command, name = main_command, "lstm-shapes"
     code = command.main(args, prog_name=name, standalone_mode=False)

@@ -151,3 +151,38 @@ def test_bad_input_from_a_real_process_has_no_traceback() -> None:
     done = subprocess.run([sys.executable, "-m", "lstm_shapes", "--input", "x"], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr == "lstm-shapes: error: --input must be a whole number from 1 to 10,000,000, got 'x'\n"
+
+
+def test_the_help_lists_the_subcommands_each_on_one_line() -> None:
+    lines = run("--help").stdout.splitlines()
+    start = lines.index("Commands:")
+    listed = [line.split()[0] for line in lines[start + 1:start + 4]]
+    assert listed == ["trace", "fit", "docs"]
+    assert all(len(line.split()) > 3 for line in lines[start + 1:start + 4])  # each with a description
+    assert not lines[start + 4].startswith("     ")  # no description runs onto a second line
+
+
+@pytest.mark.parametrize("first", [[], ["trace"]])
+def test_trace_is_the_default_command_and_may_be_named(first: list[str]) -> None:
+    # 59 by hand: Keras LSTM 4·2·(4 + 2 + 1) = 56, dense head 2·1 + 1 = 3.
+    done = subprocess.run([sys.executable, "-m", "lstm_shapes", *first, *EXAMPLE, "--format", "json"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total_params"] == 59
+
+
+def test_a_marker_may_name_trace() -> None:
+    from lstm_shapes.cli import render_marker
+
+    assert json.loads(render_marker(["trace", *EXAMPLE, "--format", "json"]))["total_params"] == 59
+
+
+def test_the_main_command_and_its_help_do_not_import_the_subcommands() -> None:
+    # The subcommands' module defines click commands: a plain trace should not pay for it.
+    code = ("import sys\nfrom lstm_shapes.cli import main_command\n"
+            "main_command.main(['--help'], standalone_mode=False)\n"
+            "main_command.main(['--input', '4', '--hidden', '2', '--format', 'text'], standalone_mode=False)\n"
+            "print('lstm_shapes.subcommands' in sys.modules, 'lstm_shapes.fit' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False False"
