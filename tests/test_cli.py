@@ -117,7 +117,7 @@ def test_verify_passes_and_reports_on_stderr() -> None:
 
 
 def test_verify_exits_1_on_a_mismatch(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lstm_shapes import cli
+    from lstm_shapes import command
     from lstm_shapes import report as report_module
 
     def broken(config, **flags):  # type: ignore[no-untyped-def]
@@ -125,7 +125,7 @@ def test_verify_exits_1_on_a_mismatch(monkeypatch: pytest.MonkeyPatch) -> None:
         nodes = tuple(n._replace(shape=("B", 3)) if n.id == "c_t" else n for n in good.nodes)
         return replace(good, nodes=nodes)
 
-    monkeypatch.setattr(cli, "build", broken)
+    monkeypatch.setattr(command, "build", broken)
     result = run(*EXAMPLE, "--verify")
     assert result.exit_code == 1
     assert "FAIL  node c_t (B, 3) at every step: (2, 3), got (2, 2)" in result.stderr
@@ -172,7 +172,7 @@ def test_trace_is_the_default_command_and_may_be_named(first: list[str]) -> None
 
 
 def test_a_marker_may_name_trace() -> None:
-    from lstm_shapes.cli import render_marker
+    from lstm_shapes.subcommands import render_marker
 
     assert json.loads(render_marker(["trace", *EXAMPLE, "--format", "json"]))["total_params"] == 59
 
@@ -186,3 +186,19 @@ def test_the_main_command_and_its_help_do_not_import_the_subcommands() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "False False"
+
+
+def test_the_command_modules_import_one_way_counting_local_imports() -> None:
+    # cli -> subcommands -> command, never back: ast sees imports inside functions too.
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "lstm_shapes"
+
+    def imported(module: str) -> set[str]:
+        tree = ast.parse((package / f"{module}.py").read_text())
+        return {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+
+    assert {"command", "subcommands"} <= imported("cli")
+    assert "command" in imported("subcommands") and "cli" not in imported("subcommands")
+    assert imported("command").isdisjoint({"cli", "subcommands"})
