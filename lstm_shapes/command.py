@@ -9,7 +9,9 @@ its ASCII spelling (σ as sigmoid, ⊙ as *) instead of an error.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from . import __version__, frameworks
-from .config import CELLS, DTYPES, FRAMEWORKS, HEAD_ACTIVATIONS, HEAD_READS, MAX_LAYERS, MAX_SIZE, Config, check_size
+from .config import FRAMEWORKS, MAX_SIZE, OPTIONS, Config, Option, check_size
 from .errors import ConfigError, LstmShapesError
 from .render import FORMATS, PICTURES
 from .report import Report, build
@@ -85,15 +87,13 @@ def _int_or_none(text: str) -> int | None:
 
 
 # The command-line spelling of each Config field, for messages about combinations.
-OPTION_NAMES = {"input": "--input", "bias": "--no-bias", "seq_len": "--seq-len", "head_bias": "--no-head-bias"}
+OPTION_NAMES = {option.field: option.flags for option in OPTIONS}
 
 
 def option_name(exc: ConfigError) -> str:
-    if exc.field == "reset_after":
-        return "--reset-after" if exc.value else "--no-reset-after"
-    if exc.field == "batch_first":
-        return "--batch-first" if exc.value else "--time-major"
-    return OPTION_NAMES.get(exc.field, "--" + exc.field.replace("_", "-"))
+    """--no-reset-after for reset_after=False: the half of an on/off pair that asked for the value."""
+    on, _, off = OPTION_NAMES[exc.field].partition("/")
+    return off if off and not exc.value else on
 
 
 def message_of(exc: Exception) -> str:
@@ -265,68 +265,70 @@ class OneFramework(click.Choice):  # type: ignore[type-arg]
         return super().convert(value, param, ctx)
 
 
-# What `fit` leaves out: options that change no parameter count, and the hidden size it searches for.
-NOT_IN_FIT = ("--hidden", "--batch", "--seq-len", "--batch-first", "--dtype", "--head-activation", "--head-reads")
-
-
 def having(attribute: str) -> str:
     """The frameworks with a variant, for an option's help."""
     return ", ".join(frameworks.having(attribute))
 
 
+def _dest(option: Option) -> str:
+    """The click parameter: `no_bias` for --no-bias; `input_size` since `input` is Python's."""
+    return "input_size" if option.field == "input" else option.flags.split("/")[0][2:].replace("-", "_")
+
+
+def _click_option(option: Option, default: Any, fit: bool) -> Callable[[F], F]:
+    text = re.sub(r"\{(has_\w+)\}", lambda match: having(match[1]), option.help)
+    if option.field == "framework":
+        kind: Any = OneFramework() if fit else click.Choice((*FRAMEWORKS, "all"))
+        text = text if fit else text[:-1] + "; 'all' compares them side by side."
+        return click.option(option.flags, type=kind, default=default, show_default=True, help=text)
+    # A required option has no default; a default other than None is shown.
+    given: dict[str, Any] = {"required": True} if option.required else {"default": default}
+    if default is not None:
+        given["show_default"] = True
+    if option.choices:
+        return click.option(option.flags, type=click.Choice(option.choices), help=text, **given)
+    if option.limit is not None:
+        return click.option(option.flags, _dest(option), type=Size(option.limit), help=text, **given)
+    if "/" in option.flags:  # on, off, or the framework's default
+        return click.option(option.flags, default=None, help=text)
+    return click.option(option.flags, _dest(option), is_flag=True, help=text)
+
+
+def _defaults() -> list[Any]:
+    """Each option's default: its Config field's (None for the required sizes)."""
+    fields = {field.name: field.default for field in dataclasses.fields(Config)}
+    return [None if fields[o.field] is dataclasses.MISSING else fields[o.field] for o in OPTIONS]
+
+
 def model_options(fit: bool = False) -> Callable[[F], F]:
-    """The options that describe a model, shared by the main command and (those that change a count) `fit`."""
-    options = [
-        click.option("--input", "input_size", type=Size(), required=True, help="Input features per time step (x)."),
-        click.option("--out", type=Size(), default=None, help="Outputs of a dense head after h_t (o); none if left out."),
-        click.option(
-            "--framework",
-            type=OneFramework() if fit else click.Choice((*FRAMEWORKS, "all")),
-            default=FRAMEWORKS[0],
-            show_default=True,
-            help="Whose names, layouts and gate order." if fit else
-                 "Whose names, layouts and gate order; 'all' compares them side by side.",
-        ),
-        click.option("--cell", type=click.Choice(CELLS), default="lstm", show_default=True, help="The recurrent cell."),
-        click.option("--proj", type=Size(), default=None, help=f"LSTM projection: h_t has P < h units ({having('has_proj')})."),
-        click.option("--peepholes", is_flag=True, help=f"LSTM peephole connections ({having('has_peepholes')})."),
-        click.option("--layers", type=Size(MAX_LAYERS), default=1, show_default=True, help="Stacked recurrent layers."),
-        click.option("--bidirectional", is_flag=True, help=f"A backward direction beside the forward one ({having('has_bidirectional')})."),
-        click.option("--no-bias", "no_bias", is_flag=True, help=f"Cells without biases ({having('has_no_bias')})."),
-        click.option("--batch", type=Size(), default=None, help="Batch size (symbolic B if left out)."),
-        click.option("--seq-len", type=Size(), default=None, help="Sequence length (symbolic T if left out)."),
-        click.option(
-            "--reset-after/--no-reset-after",
-            default=None,
-            help="GRU: apply the reset gate after the recurrent product (Keras reset_after, ONNX linear_before_reset=1).",
-        ),
-        click.option(
-            "--batch-first/--time-major",
-            default=None,
-            help="Input layout where the framework lets you choose (pytorch batch_first, tf1 time_major, onnx layout, paddle time_major).",
-        ),
-        click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True,
-                     help="Element type, for the memory figures."),
-        click.option("--head-activation", type=click.Choice(HEAD_ACTIVATIONS), default=None,
-                     help="The head's activation. Default: softmax for two or more outputs, none for one."),
-        click.option("--no-head-bias", "no_head_bias", is_flag=True, help="A dense head without biases."),
-        click.option("--head-reads", type=click.Choice(HEAD_READS), default=None,
-                     help="What the head reads: the last step's output, or each direction's final state "
-                          "(they differ when bidirectional). Default: final-states for keras, last-step elsewhere."),
-    ]
-    options.insert(1, click.option("--hidden", type=Size(), required=True,
-                                   help="Hidden units of the cell (h): every gate and c_t."))
+    """The options that describe a model, made from config.OPTIONS, for the main command and (those that change a
+    count) `fit`."""
+    options = [_click_option(option, default, fit) for option, default in zip(OPTIONS, _defaults())
+               if option.in_fit or not fit]
 
     def decorate(function: F) -> F:
         for option in reversed(options):
             function = option(function)
-        if fit:
-            function.__click_params__ = [  # type: ignore[attr-defined]
-                p for p in function.__click_params__ if not set(p.opts) & set(NOT_IN_FIT)  # type: ignore[attr-defined]
-            ]
         return function
 
     return decorate
+
+
+def _turns_off(option: Option) -> bool:
+    """--no-bias: a flag that sets its field, on by default, to False."""
+    return option.flags.startswith("--no-") and "/" not in option.flags
+
+
+def config_options(params: dict[str, Any]) -> dict[str, Any]:
+    """Config's keyword arguments from the command's parsed options (those `fit` lacks get their defaults)."""
+    options = {}
+    for option, default in zip(OPTIONS, _defaults()):
+        dest = _dest(option)
+        if dest not in params:
+            options[option.field] = default
+        else:
+            options[option.field] = not params[dest] if _turns_off(option) else params[dest]
+    return options
 
 
 @click.command(
@@ -351,25 +353,15 @@ def model_options(fit: bool = False) -> Callable[[F], F]:
     help="Also run a numpy forward pass over the traced shapes and check them (report on stderr; exit 1 on a mismatch).",
 )
 @click.version_option(__version__, "--version", "-V", prog_name="lstm-shapes", message="%(prog)s %(version)s")
-def main_command(
-    input_size: int, hidden: int, out: int | None, framework: str, cell: str, proj: int | None, peepholes: bool,
-    layers: int, bidirectional: bool, no_bias: bool, batch: int | None, seq_len: int | None,
-    reset_after: bool | None, batch_first: bool | None, dtype: str, head_activation: str | None,
-    no_head_bias: bool, head_reads: str | None, explain: bool, show_cost: bool, fmt: str | None, verify: bool,
-) -> None:
+def main_command(explain: bool, show_cost: bool, fmt: str | None, verify: bool, **params: Any) -> None:
     """Trace one recurrent time step: the shape of every node, every weight tensor, and the parameter count with its formula.
 
     The default is an LSTM in Keras 3 / TF2's convention: kernel (x, 4h), recurrent_kernel (h, 4h),
     one bias per gate. --framework picks another framework instead, with its own names, layouts and
     gate order.
     """
-    params = dict(
-        input_size=input_size, hidden=hidden, out=out, framework=framework, cell=cell, proj=proj,
-        peepholes=peepholes, layers=layers, bidirectional=bidirectional, no_bias=no_bias, batch=batch,
-        seq_len=seq_len, reset_after=reset_after, batch_first=batch_first, dtype=dtype,
-        head_activation=head_activation, no_head_bias=no_head_bias, head_reads=head_reads, explain=explain,
-        show_cost=show_cost,
-    )
+    params.update(explain=explain, show_cost=show_cost)
+    framework = params["framework"]
     if fmt is None:
         fmt = "table" if sys.stdout.isatty() else "text"
     if verify and framework == "all":
@@ -400,19 +392,6 @@ def main_command(
         click.echo("\n".join(result.lines()), err=True)
         if result.mismatches:
             click.get_current_context().exit(1)
-
-
-def config_options(params: dict[str, Any]) -> dict[str, Any]:
-    """Config's keyword arguments from the command's parsed options."""
-    options = dict(
-        input=params["input_size"], hidden=params.get("hidden"), out=params["out"], framework=params["framework"],
-        cell=params["cell"], proj=params["proj"], peepholes=params["peepholes"], layers=params["layers"],
-        bidirectional=params["bidirectional"], bias=not params["no_bias"], batch=params.get("batch"),
-        seq_len=params.get("seq_len"), reset_after=params["reset_after"], batch_first=params.get("batch_first"),
-        dtype=params.get("dtype", "float32"), head_activation=params.get("head_activation"),
-        head_bias=not params["no_head_bias"], head_reads=params.get("head_reads"),
-    )
-    return options
 
 
 def render_plain(params: dict[str, Any], fmt: str, before: Any = None) -> tuple[str, Report | None]:

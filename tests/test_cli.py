@@ -202,3 +202,22 @@ def test_the_command_modules_import_one_way_counting_local_imports() -> None:
     assert {"command", "subcommands"} <= imported("cli")
     assert "command" in imported("subcommands") and "cli" not in imported("subcommands")
     assert imported("command").isdisjoint({"cli", "subcommands"})
+
+
+def test_every_config_field_is_one_option_and_each_option_reaches_its_field() -> None:
+    from dataclasses import fields
+
+    from lstm_shapes import Config
+    from lstm_shapes.command import config_options
+    from lstm_shapes.config import OPTIONS
+
+    assert sorted(option.field for option in OPTIONS) == sorted(field.name for field in fields(Config))
+    # Every option away from its default, and the field each one must set, written out by hand.
+    args = ["--input", "5", "--hidden", "3", "--out", "2", "--framework", "pytorch", "--cell", "gru", "--proj", "2",
+            "--peepholes", "--layers", "2", "--bidirectional", "--no-bias", "--batch", "7", "--seq-len", "4",
+            "--no-reset-after", "--time-major", "--dtype", "float16", "--head-activation", "sigmoid",
+            "--no-head-bias", "--head-reads", "last-step"]
+    assert config_options(main_command.make_context("lstm-shapes", args).params) == dict(
+        input=5, hidden=3, out=2, framework="pytorch", cell="gru", proj=2, peepholes=True, layers=2,
+        bidirectional=True, bias=False, batch=7, seq_len=4, reset_after=False, batch_first=False, dtype="float16",
+        head_activation="sigmoid", head_bias=False, head_reads="last-step")
