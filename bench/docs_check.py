@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lstm_shapes.cli import render_marker
+from lstm_shapes.subcommands import render_marker
 from lstm_shapes.docs import body
 from lstm_shapes.render import BY_NAME
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from .errors import ConfigError
 from .frameworks import DEFAULT, NAMES, REGISTRY, Framework, having
@@ -23,6 +24,49 @@ FRAMEWORKS = NAMES
 # They differ only with a backward direction, whose last-step output has seen one step.
 HEAD_ACTIVATIONS = ("softmax", "sigmoid", "none")
 HEAD_READS = ("last-step", "final-states")
+
+
+class Option(NamedTuple):
+    """A Config field as the command line spells it; its default is the field's own."""
+
+    field: str
+    flags: str  # "--no-bias" turns off a field that is on by default; "--a/--b" sets True or False (else None)
+    help: str  # "{has_proj}" becomes the frameworks that have that variant
+    choices: tuple[str, ...] = ()  # empty for a size or a flag
+    limit: int | None = MAX_SIZE  # a size up to this; None for a choice or a flag
+    required: bool = False
+    in_fit: bool = True  # `fit` searches the hidden size; the rest change no parameter count
+
+
+# The model options, in the order the help lists them: the one place a Config field meets its option.
+OPTIONS = (
+    Option("input", "--input", "Input features per time step (x).", required=True),
+    Option("hidden", "--hidden", "Hidden units of the cell (h): every gate and c_t.", required=True, in_fit=False),
+    Option("out", "--out", "Outputs of a dense head after h_t (o); none if left out."),
+    Option("framework", "--framework", "Whose names, layouts and gate order.", NAMES, None),
+    Option("cell", "--cell", "The recurrent cell.", CELLS, None),
+    Option("proj", "--proj", "LSTM projection: h_t has P < h units ({has_proj})."),
+    Option("peepholes", "--peepholes", "LSTM peephole connections ({has_peepholes}).", limit=None),
+    Option("layers", "--layers", "Stacked recurrent layers.", limit=MAX_LAYERS),
+    Option("bidirectional", "--bidirectional", "A backward direction beside the forward one ({has_bidirectional}).",
+           limit=None),
+    Option("bias", "--no-bias", "Cells without biases ({has_no_bias}).", limit=None),
+    Option("batch", "--batch", "Batch size (symbolic B if left out).", in_fit=False),
+    Option("seq_len", "--seq-len", "Sequence length (symbolic T if left out).", in_fit=False),
+    Option("reset_after", "--reset-after/--no-reset-after",
+           "GRU: apply the reset gate after the recurrent product (Keras reset_after, ONNX linear_before_reset=1).",
+           limit=None),
+    Option("batch_first", "--batch-first/--time-major", "Input layout where the framework lets you choose "
+           "(pytorch batch_first, tf1 time_major, onnx layout, paddle time_major).", limit=None, in_fit=False),
+    Option("dtype", "--dtype", "Element type, for the memory figures.", DTYPES, None, in_fit=False),
+    Option("head_activation", "--head-activation",
+           "The head's activation. Default: softmax for two or more outputs, none for one.", HEAD_ACTIVATIONS, None,
+           in_fit=False),
+    Option("head_bias", "--no-head-bias", "A dense head without biases.", limit=None),
+    Option("head_reads", "--head-reads", "What the head reads: the last step's output, or each direction's final "
+           "state (they differ when bidirectional). Default: final-states for keras, last-step elsewhere.",
+           HEAD_READS, None, in_fit=False),
+)
 
 
 def check_size(field: str, value: object, *, optional: bool = False, limit: int = MAX_SIZE) -> int | None:

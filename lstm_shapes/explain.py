@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
-from .graph import format_shape
+from .graph import format_shape, layer_prefix
 
 if TYPE_CHECKING:
     from .graph import Node
@@ -77,9 +77,9 @@ class _Explainer:
         return terms
 
     def equation(self, node: Node) -> Equation:
-        prefix, _, base = node.id.rpartition(".")
-        prefix = prefix + "." if prefix else ""
-        layer = int(prefix[1:-1]) if prefix else 0
+        layer = node.layer or 0
+        prefix = layer_prefix(self.cfg, layer) if node.layer is not None else ""
+        base = node.id.removeprefix(prefix)
         out = compact(node.shape)
         label = node.label if base not in ("g_t",) else "g_t"
         shape_of = {k[len(prefix):]: v for k, v in self.shapes.items() if k.startswith(prefix) or not prefix}

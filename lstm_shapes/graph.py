@@ -21,6 +21,13 @@ class Node(NamedTuple):
     inputs: tuple[str, ...]
     shape: Shape
     meaning: str
+    layer: int | None = None  # which layer of the stack; None for the dense head
+    direction: int | None = None  # 0 forward (the backward cell has the same shapes); None when it spans both
+
+
+def layer_prefix(config: Config, layer: int) -> str:
+    """"l1." before the ids of layer 1 of a stack; nothing for a single layer."""
+    return f"l{layer}." if config.layers > 1 else ""
 
 
 def format_shape(shape: tuple[object, ...], sep: str = ", ") -> str:
@@ -46,11 +53,13 @@ class _Builder:
         self.batch: Dim = config.batch if config.batch is not None else BATCH
         self.nodes: list[Node] = []
         self.prefix = ""
+        self.layer: int | None = None
+        self.direction: int | None = None
 
     def add(self, node_id: str, label: str, op: str, inputs: tuple[str, ...], width: int, meaning: str) -> str:
         pid = self.prefix + node_id
         ins = tuple(i if "." in i else self.prefix + i for i in inputs)  # "l0.h_t" is already absolute
-        self.nodes.append(Node(pid, label, op, ins, (self.batch, width), meaning))
+        self.nodes.append(Node(pid, label, op, ins, (self.batch, width), meaning, self.layer, self.direction))
         return pid
 
     def bias(self, node: str) -> str:
@@ -73,7 +82,7 @@ def step_graph(config: Config) -> tuple[Node, ...]:
     h, r, D = config.hidden, config.recurrent, config.directions
     previous = ""
     for k in range(config.layers):
-        b.prefix = f"l{k}." if config.layers > 1 else ""
+        b.prefix, b.layer, b.direction = layer_prefix(config, k), k, 0
         width = config.layer_input(k)
         if k == 0:
             b.add("x_t", "x_t", "input", (), width, "input at step t")
@@ -92,10 +101,11 @@ def step_graph(config: Config) -> tuple[Node, ...]:
         {"lstm": _lstm, "gru": _gru, "rnn": _rnn}[config.cell](b, cat)
         previous = b.prefix + "h_t"
         if D > 1:
+            b.direction = None
             previous = b.add("y_t", "[h_t→, h_t←]", "concat(h_t forward, h_t backward)", ("h_t",), D * r,
                              "both directions side by side (the backward cell has the same shapes)")
     if config.out is not None:
-        b.prefix = ""
+        b.prefix, b.layer, b.direction = "", None, None
         bias = " + b_y" if config.head_bias else ""
         meaning = "dense head"
         if D > 1:  # only with a backward direction do the two readings differ

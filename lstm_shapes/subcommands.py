@@ -1,18 +1,25 @@
-"""The commands besides the main one: `lstm-shapes docs check|update` and `lstm-shapes fit`.
+"""The commands besides the main one, `lstm-shapes docs check|update` and `lstm-shapes fit`, and a marker's output.
 
-Kept apart from cli.py so that the main command, which is what most runs are, does not pay for
-defining them.
+Kept apart from command.py so that the main command, which is what most runs are, does not pay for
+defining them; cli.py, above both, picks the command.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from .command import (Command, Group, Size, config_options, emit, main_command, message_of, model_options,
+                      render_plain)
+from .errors import LstmShapesError
 from .fit import MAX_BUDGET
-from .render import FIT_FORMATS, render
-from .cli import Command, Group, Size, config_options, emit, model_options, render_marker
+from .render import FIT_FORMATS, FORMATS, render
+
+if TYPE_CHECKING:
+    from .quickparse import QuickParser
+
 
 @click.group(cls=Group, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -137,3 +144,44 @@ def fit_command(budget: int, fmt: str, **params: Any) -> None:
     Shows the largest hidden size within the budget and the smallest one over it, with their counts.
     """
     emit(fit_output(budget, fmt, params))
+
+
+# Options a marker in a document may not use: they print something else or nothing at all.
+NOT_IN_DOCS = ("--verify", "--help", "-h", "--version", "-V")
+
+
+def render_marker(args: list[str]) -> str:
+    """What `lstm-shapes ARGS` prints, for a block in a document (Markdown unless --format says).
+
+    Raises ValueError with the same one-line message the command line would give.
+    """
+    try:
+        return _render_marker(args)
+    except (click.UsageError, LstmShapesError) as exc:
+        raise ValueError(message_of(exc)) from None
+
+
+@functools.lru_cache(maxsize=1)
+def marker_parser() -> QuickParser:
+    """The main command's options as a quick parser, made once, when the first marker needs it."""
+    from .quickparse import QuickParser
+
+    return QuickParser(main_command)
+
+
+def _render_marker(args: list[str]) -> str:
+    for arg in args:
+        if arg in NOT_IN_DOCS:
+            raise click.UsageError(f"{arg} is not allowed in a document's marker")
+    if args[:1] == ["trace"]:
+        args = args[1:]
+    if args[:1] == ["fit"]:
+        return render_fit_marker(args[1:])
+    params = marker_parser().parse(args)
+    if params is None:  # not the plain form the quick parser knows: click decides, and words any error
+        params = dict(main_command.make_context("lstm-shapes", list(args)).params)
+    fmt = params.pop("fmt") or "markdown"
+    if fmt == "table":
+        raise click.UsageError("--format table is for terminals; a document takes " + ", ".join(FORMATS))
+    text, _ = render_plain(params, fmt)
+    return text

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import VerifyError
-from .graph import format_shape
+from .graph import format_shape, layer_prefix
 
 if TYPE_CHECKING:
     import numpy as np
@@ -197,7 +197,7 @@ def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray,
     outputs: list[np.ndarray] = []
     layer_in = xs
     for k in range(cfg.layers):
-        prefix = f"l{k}." if cfg.layers > 1 else ""
+        prefix = layer_prefix(cfg, k)
         outs_by_dir = []
         finals.append([])
         for d in range(cfg.directions):

@@ -117,7 +117,7 @@ def test_verify_passes_and_reports_on_stderr() -> None:
 
 
 def test_verify_exits_1_on_a_mismatch(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lstm_shapes import cli
+    from lstm_shapes import command
     from lstm_shapes import report as report_module
 
     def broken(config, **flags):  # type: ignore[no-untyped-def]
@@ -125,7 +125,7 @@ def test_verify_exits_1_on_a_mismatch(monkeypatch: pytest.MonkeyPatch) -> None:
         nodes = tuple(n._replace(shape=("B", 3)) if n.id == "c_t" else n for n in good.nodes)
         return replace(good, nodes=nodes)
 
-    monkeypatch.setattr(cli, "build", broken)
+    monkeypatch.setattr(command, "build", broken)
     result = run(*EXAMPLE, "--verify")
     assert result.exit_code == 1
     assert "FAIL  node c_t (B, 3) at every step: (2, 3), got (2, 2)" in result.stderr
@@ -151,3 +151,73 @@ def test_bad_input_from_a_real_process_has_no_traceback() -> None:
     done = subprocess.run([sys.executable, "-m", "lstm_shapes", "--input", "x"], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr == "lstm-shapes: error: --input must be a whole number from 1 to 10,000,000, got 'x'\n"
+
+
+def test_the_help_lists_the_subcommands_each_on_one_line() -> None:
+    lines = run("--help").stdout.splitlines()
+    start = lines.index("Commands:")
+    listed = [line.split()[0] for line in lines[start + 1:start + 4]]
+    assert listed == ["trace", "fit", "docs"]
+    assert all(len(line.split()) > 3 for line in lines[start + 1:start + 4])  # each with a description
+    assert not lines[start + 4].startswith("     ")  # no description runs onto a second line
+
+
+@pytest.mark.parametrize("first", [[], ["trace"]])
+def test_trace_is_the_default_command_and_may_be_named(first: list[str]) -> None:
+    # 59 by hand: Keras LSTM 4·2·(4 + 2 + 1) = 56, dense head 2·1 + 1 = 3.
+    done = subprocess.run([sys.executable, "-m", "lstm_shapes", *first, *EXAMPLE, "--format", "json"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["total_params"] == 59
+
+
+def test_a_marker_may_name_trace() -> None:
+    from lstm_shapes.subcommands import render_marker
+
+    assert json.loads(render_marker(["trace", *EXAMPLE, "--format", "json"]))["total_params"] == 59
+
+
+def test_the_main_command_and_its_help_do_not_import_the_subcommands() -> None:
+    # The subcommands' module defines click commands: a plain trace should not pay for it.
+    code = ("import sys\nfrom lstm_shapes.cli import main_command\n"
+            "main_command.main(['--help'], standalone_mode=False)\n"
+            "main_command.main(['--input', '4', '--hidden', '2', '--format', 'text'], standalone_mode=False)\n"
+            "print('lstm_shapes.subcommands' in sys.modules, 'lstm_shapes.fit' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "False False"
+
+
+def test_the_command_modules_import_one_way_counting_local_imports() -> None:
+    # cli -> subcommands -> command, never back: ast sees imports inside functions too.
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "lstm_shapes"
+
+    def imported(module: str) -> set[str]:
+        tree = ast.parse((package / f"{module}.py").read_text())
+        return {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+
+    assert {"command", "subcommands"} <= imported("cli")
+    assert "command" in imported("subcommands") and "cli" not in imported("subcommands")
+    assert imported("command").isdisjoint({"cli", "subcommands"})
+
+
+def test_every_config_field_is_one_option_and_each_option_reaches_its_field() -> None:
+    from dataclasses import fields
+
+    from lstm_shapes import Config
+    from lstm_shapes.command import config_options
+    from lstm_shapes.config import OPTIONS
+
+    assert sorted(option.field for option in OPTIONS) == sorted(field.name for field in fields(Config))
+    # Every option away from its default, and the field each one must set, written out by hand.
+    args = ["--input", "5", "--hidden", "3", "--out", "2", "--framework", "pytorch", "--cell", "gru", "--proj", "2",
+            "--peepholes", "--layers", "2", "--bidirectional", "--no-bias", "--batch", "7", "--seq-len", "4",
+            "--no-reset-after", "--time-major", "--dtype", "float16", "--head-activation", "sigmoid",
+            "--no-head-bias", "--head-reads", "last-step"]
+    assert config_options(main_command.make_context("lstm-shapes", args).params) == dict(
+        input=5, hidden=3, out=2, framework="pytorch", cell="gru", proj=2, peepholes=True, layers=2,
+        bidirectional=True, bias=False, batch=7, seq_len=4, reset_after=False, batch_first=False, dtype="float16",
+        head_activation="sigmoid", head_bias=False, head_reads="last-step")

@@ -73,6 +73,16 @@ def test_nodes_in_data_flow_order() -> None:
         seen.add(node.id)
 
 
+def test_nodes_carry_their_layer_and_direction() -> None:
+    # Two bidirectional GRU layers and a head, by hand: each layer's forward step, then its two directions joined.
+    report = trace(input=4, hidden=2, out=3, cell="gru", layers=2, bidirectional=True, framework="pytorch")
+    layer_step = [("x_t", 0), ("h_prev", 0), ("hx_t", 0), ("r_t", 0), ("z_t", 0), ("n_t", 0), ("h_t", 0),
+                  ("y_t", None)]
+    expected = [(f"l{k}.{name}", k, d) for k in (0, 1) for name, d in layer_step]
+    expected += [("logits", None, None), ("probs", None, None)]
+    assert [(n.id, n.layer, n.direction) for n in report.nodes] == expected
+
+
 SIZES = [(1, 1, None), (1, 1, 1), (4, 2, 1), (7, 3, None), (128, 64, 32), (5, 256, 10), (300, 1000, 50000)]
 
 

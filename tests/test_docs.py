@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lstm_shapes.cli import render_marker
+from lstm_shapes.subcommands import render_marker
 from lstm_shapes.docs import process, write_atomic
 
 ROOT = Path(__file__).parent.parent

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lstm_shapes import docs
-from lstm_shapes.cli import render_marker
+from lstm_shapes.subcommands import render_marker
 from lstm_shapes.docs import DocsError, DocsErrors, check, refresh_text
 from lstm_shapes.subcommands import docs_group
 

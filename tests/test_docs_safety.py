@@ -23,8 +23,8 @@ import pytest
 from click.testing import CliRunner
 
 import lstm_shapes.subcommands
-from lstm_shapes.cli import main_command, render_marker
-from lstm_shapes.subcommands import docs_group
+from lstm_shapes.cli import main_command
+from lstm_shapes.subcommands import docs_group, render_marker
 
 ARGS = "--input 4 --hidden 2 --out 1"
 NOBODY = 65534

@@ -9,7 +9,7 @@ import lstm_shapes
 
 PACKAGE = Path(lstm_shapes.__file__).parent
 # The main command and its subcommands still import each other; the one cycle that is known and allowed.
-ALLOWED = [{"lstm_shapes.cli", "lstm_shapes.subcommands"}]
+ALLOWED: list[set[str]] = []  # no cycle is allowed
 
 
 def module_name(path: Path) -> str:

@@ -521,3 +521,17 @@ def test_mermaid_parses_the_flowchart_as_drawn(name: str, mermaid_parsed: dict[s
     )
     for _, title, members in result["subgraphs"]:
         assert {back[m] for m in members} == {n.id for n in report.nodes if n.id.startswith(f"l{title.split()[1]}.")}
+
+
+@pytest.mark.parametrize("fmt", PICTURES)
+def test_layers_are_grouped_by_the_nodes_layer_not_by_their_ids(fmt: str) -> None:
+    # Ids without a "l0." prefix: the groups must still follow each node's own layer.
+    report = trace(4, 2, 1, layers=2)
+    renamed = tuple(n._replace(id=n.id.replace(".", "_"), op=n.op.replace(".", "_"),
+                               inputs=tuple(i.replace(".", "_") for i in n.inputs)) for n in report.nodes)
+    out = render(dataclasses.replace(report, nodes=renamed), fmt)
+    expected = render(report, fmt)
+    for node in report.nodes:
+        expected = expected.replace(node.id, node.id.replace(".", "_"))
+    assert out == expected
+    assert "layer 1" in out.lower()

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, assume, find, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from lstm_shapes import Config, build  # noqa: E402
-from lstm_shapes.cli import main_command, render_marker  # noqa: E402
+from lstm_shapes.cli import main_command  # noqa: E402
+from lstm_shapes.subcommands import render_marker  # noqa: E402
 from lstm_shapes.frameworks import NAMES, get  # noqa: E402
 from lstm_shapes.docs import DocsError, refresh_text  # noqa: E402
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 import pytest
 
-from lstm_shapes.cli import main_command, marker_parser, message_of, render_marker
+from lstm_shapes.command import main_command, message_of
+from lstm_shapes.subcommands import marker_parser, render_marker
 from lstm_shapes.quickparse import QuickParser
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install -e '.[test]')")
@@ -104,7 +105,7 @@ def test_a_bad_marker_gets_the_command_lines_message(argv: list[str], capsys: py
 
 
 def test_a_new_option_reaches_the_quick_parser_from_its_declaration_alone() -> None:
-    from lstm_shapes.cli import Size
+    from lstm_shapes.command import Size
 
     @click.command()
     @click.option("--size", type=Size(), required=True)

@@ -21,20 +21,16 @@ if TYPE_CHECKING:
 GRAPH_COLUMNS = 100
 
 
-def _group(node_id: str) -> str:
-    """"l0" for "l0.h_t" (a layer of a stack); "" for a one-layer cell's nodes and for the head."""
-    return node_id.split(".", 1)[0] if "." in node_id else ""
+def _groups(report: Report) -> list[tuple[int | None, list[Node]]]:
+    """Runs of nodes of one layer of a stack, in data-flow order; None for a single layer's nodes and the head."""
+    stacked = report.config.layers > 1
+    return [(layer, list(members))
+            for layer, members in groupby(report.nodes, key=lambda node: node.layer if stacked else None)]
 
 
-def _groups(nodes: tuple[Node, ...]) -> list[tuple[str, list[Node]]]:
-    """Runs of nodes of one group, in the graph's data-flow order (a layer's nodes come together)."""
-    return [(group, list(members)) for group, members in groupby(nodes, key=lambda node: _group(node.id))]
-
-
-def _group_title(group: str) -> str:
-    """"layer 0" for "l0"; the dense head is the group without a prefix."""
-    match = re.fullmatch(r"l(\d+)", group)
-    return f"layer {match.group(1)}" if match else group or "dense head"
+def _group_title(layer: int | None) -> str:
+    """"layer 0" for the first layer of a stack; the dense head is the group without a layer."""
+    return "dense head" if layer is None else f"layer {layer}"
 
 
 def _shapes(report: Report) -> dict[str, str]:
@@ -88,9 +84,9 @@ def render_mermaid(report: Report) -> str:
         # A stadium for what the step is given, a box for what it computes.
         return f'{indent}{ids[node.id]}(["{label}"])' if _is_leaf(node) else f'{indent}{ids[node.id]}["{label}"]'
 
-    for group, members in _groups(report.nodes):
-        if layered and group:
-            subgraph = "s_" + re.sub(r"[^A-Za-z0-9_]", "_", group)
+    for group, members in _groups(report):
+        if group is not None:
+            subgraph = f"s_l{group}"
             lines.append(f'    subgraph {subgraph}["{mermaid_text(_group_title(group))}"]')
             lines += [define(node, "        ") for node in members]
             lines.append("    end")
@@ -134,9 +130,9 @@ def render_dot(report: Report) -> str:
         '    node [shape=box, style=rounded, fontsize=11];',
         "    edge [fontsize=9];",
     ]
-    for group, members in _groups(report.nodes):
-        if layered and group:
-            lines.append(f"    subgraph {dot_string('cluster_' + group)} {{")
+    for group, members in _groups(report):
+        if group is not None:
+            lines.append(f"    subgraph {dot_string(f'cluster_l{group}')} {{")
             lines.append(f"        label={dot_string(_group_title(group))};")
             lines += [_dot_node(node, shapes, "        ") for node in members]
             lines.append("    }")
@@ -201,7 +197,7 @@ def render_graph(report: Report) -> str:
     target_column = 2 + left + 6  # where the target's name starts, after " ─┴─► "
 
     lines = [wrapped for text in heading(report) for wrapped in _wrap(text)]
-    for group, members in _groups(report.nodes):
+    for group, members in _groups(report):
         lines.append("")
         if layered:
             lines.append(_group_title(group).capitalize())
