@@ -24,6 +24,8 @@ FRAMEWORKS = NAMES
 # They differ only with a backward direction, whose last-step output has seen one step.
 HEAD_ACTIVATIONS = ("softmax", "sigmoid", "none")
 HEAD_READS = ("last-step", "final-states")
+# Keras Bidirectional's merge_mode: how the two directions' outputs become one ("none" keeps two tensors).
+MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
 
 
 class Option(NamedTuple):
@@ -50,6 +52,8 @@ OPTIONS = (
     Option("layers", "--layers", "Stacked recurrent layers.", limit=MAX_LAYERS),
     Option("bidirectional", "--bidirectional", "A backward direction beside the forward one ({has_bidirectional}).",
            limit=None),
+    Option("merge_mode", "--merge-mode", "How Bidirectional merges the two directions: side by side, added, "
+           "multiplied, averaged, or kept as two tensors ({has_merge_modes}).", MERGE_MODES, None),
     Option("bias", "--no-bias", "Cells without biases ({has_no_bias}).", limit=None),
     Option("batch", "--batch", "Batch size (symbolic B if left out).", in_fit=False),
     Option("seq_len", "--seq-len", "Sequence length (symbolic T if left out).", in_fit=False),
@@ -111,6 +115,7 @@ class Config:
     peepholes: bool = False
     layers: int = 1
     bidirectional: bool = False
+    merge_mode: str = "concat"
     bias: bool = True
     batch: int | None = None
     seq_len: int | None = None
@@ -132,6 +137,7 @@ class Config:
         check_choice("cell", self.cell, CELLS)
         check_choice("framework", self.framework, FRAMEWORKS)
         check_choice("dtype", self.dtype, DTYPES)
+        check_choice("merge_mode", self.merge_mode, MERGE_MODES)
         if self.head_activation is not None:
             check_choice("head_activation", self.head_activation, HEAD_ACTIVATIONS)
         if self.head_reads is not None:
@@ -174,6 +180,8 @@ class Config:
         if self.bidirectional and not fw.has_bidirectional:
             raise unsupported("bidirectional", True, f"is not available in {title}, which runs forward only; "
                                                      f"{names(having('has_bidirectional'))} have it")
+        if self.merge_mode != "concat":
+            self._check_merge_mode(fw)
         if self.seq_len not in (None, 1) and not fw.takes_sequence:
             raise unsupported("seq_len", self.seq_len, f"is not available in {title}, which takes one time step per call "
                                                        f"(call it T times for a sequence); "
@@ -211,6 +219,20 @@ class Config:
                 "batch_first", self.batch_first, f"is not available in {title}, which takes batch-first input only; {names(have)} have it"
             )
 
+    def _check_merge_mode(self, fw: Framework) -> None:
+        mode, title = self.merge_mode, fw.title
+        if mode not in fw.merge_modes:
+            raise unsupported("merge_mode", mode, f"is not available in {title}, which puts the two directions side "
+                                                  f"by side; {names(having('has_merge_modes'))} have it")
+        if not self.bidirectional:
+            raise unsupported("merge_mode", mode, "merges the two directions; add one with --bidirectional")
+        if mode == "none" and self.layers > 1:
+            raise unsupported("merge_mode", mode, "returns two tensors, which a stacked Bidirectional layer cannot "
+                                                  "read (Keras refuses it); use one layer or another mode")
+        if mode == "none" and self.out is not None:
+            raise unsupported("merge_mode", mode, "returns two tensors, which a Dense head cannot read (Keras "
+                                                  "refuses it); leave out --out or use another mode")
+
     @property
     def convention(self) -> Framework:
         """The framework module's object: its names, layouts, gate order and variants."""
@@ -229,9 +251,14 @@ class Config:
     def gates(self) -> int:
         return {"lstm": 4, "gru": 3, "rnn": 1}[self.cell]
 
+    @property
+    def merged(self) -> int:
+        """How many r-wide outputs a layer's merged output holds: D side by side, 1 once added, multiplied or averaged."""
+        return self.directions if self.merge_mode == "concat" else 1
+
     def layer_input(self, layer: int) -> int:
-        """What layer `layer` reads: x_t for the first, the previous layer's D·r output after."""
-        return self.input if layer == 0 else self.directions * self.recurrent
+        """What layer `layer` reads: x_t for the first, the previous layer's merged output after."""
+        return self.input if layer == 0 else self.merged * self.recurrent
 
     @cached_property
     def symbols(self) -> dict[str, int]:

@@ -85,6 +85,10 @@ def ld(expr: Expr) -> Expr:
     return Fn("ld", onednn_ld, expr)
 
 
+# Element-wise ops per element of r that Bidirectional's merge takes; concat and none only copy.
+MERGE_OPS = {"sum": 1, "mul": 1, "ave": 2}
+
+
 def _sum(terms: list[Expr]) -> Expr:
     return terms[0] if len(terms) == 1 else Sum(tuple(terms))
 
@@ -111,7 +115,7 @@ def head_macs(config: Config) -> Expr | None:
     if config.out is None:
         return None
     r = recurrent_expr(config)
-    width = r if config.directions == 1 else config.directions * r
+    width = r if config.merged == 1 else config.merged * r
     return width * O
 
 
@@ -133,7 +137,12 @@ def elementwise_per_step(config: Config) -> Expr:
         per = (2 + 2 + update + biases + config.convention.extra_biases(config)) * H
     else:
         per = (1 + biases) * H
-    return _times_d(config, config.layers * per if config.layers > 1 else per)
+    total = _times_d(config, config.layers * per if config.layers > 1 else per)
+    merge = MERGE_OPS.get(config.merge_mode, 0) if config.bidirectional else 0
+    if merge:  # Bidirectional adds, multiplies or averages the two directions' h_t: r elements (2r to average)
+        ops = merge * config.layers
+        total = total + (recurrent_expr(config) if ops == 1 else ops * recurrent_expr(config))
+    return total
 
 
 def activations_per_step(config: Config) -> Expr:

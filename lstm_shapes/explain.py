@@ -20,6 +20,13 @@ if TYPE_CHECKING:
     from .report import Report
 
 ACT = {"i_t": "σ", "f_t": "σ", "o_t": "σ", "g_t": "tanh", "r_t": "σ", "z_t": "σ", "n_t": "tanh", "h_t": "tanh"}
+# y_t per Bidirectional merge mode: its equation and how its operands' shapes are joined.
+Y_T = {
+    "concat": ("[h_t (forward), h_t (backward)]", ", "),
+    "sum": ("h_t (forward) + h_t (backward)", " + "),
+    "mul": ("h_t (forward) ⊙ h_t (backward)", " ⊙ "),
+    "ave": ("(h_t (forward) + h_t (backward)) / 2", " + "),
+}
 LABEL = {"h_prev": "h_{t-1}", "c_prev": "c_{t-1}"}
 
 
@@ -127,7 +134,8 @@ class _Explainer:
             return Equation(node.id, "h_t = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ n_t",
                             f"{s('z_t')} ⊙ {s('h_prev')} + {s('z_t')} ⊙ {s('n_t')} → {out}")
         if base == "y_t":
-            return Equation(node.id, "y_t = [h_t (forward), h_t (backward)]", f"{s('h_t')}, {s('h_t')} → {out}")
+            text, join = Y_T[self.cfg.merge_mode]
+            return Equation(node.id, f"y_t = {text}", f"{s('h_t')}{join}{s('h_t')} → {out}")
         if node.id == "logits":
             source = node.inputs[0]
             kernel = [(w, b) for w in self.report.weights for b in w.blocks if b.kind == "head_W"]

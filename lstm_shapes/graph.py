@@ -100,10 +100,10 @@ def step_graph(config: Config) -> tuple[Node, ...]:
         cat = config.convention.concat + "_t"
         {"lstm": _lstm, "gru": _gru, "rnn": _rnn}[config.cell](b, cat)
         previous = b.prefix + "h_t"
-        if D > 1:
+        if D > 1 and config.merge_mode != "none":  # "none" returns each direction's h_t as it is
             b.direction = None
-            previous = b.add("y_t", "[h_t→, h_t←]", "concat(h_t forward, h_t backward)", ("h_t",), D * r,
-                             "both directions side by side (the backward cell has the same shapes)")
+            label, op, width, meaning = MERGES[config.merge_mode]
+            previous = b.add("y_t", label, op, ("h_t",), width * r, meaning)
     if config.out is not None:
         b.prefix, b.layer, b.direction = "", None, None
         bias = " + b_y" if config.head_bias else ""
@@ -117,6 +117,15 @@ def step_graph(config: Config) -> tuple[Node, ...]:
             b.add("probs", "p_t", op, ("logits",), config.out, what)
     return tuple(b.nodes)
 
+
+# Bidirectional's y_t per merge mode: its label, op, width in r and meaning.
+MERGES = {
+    "concat": ("[h_t→, h_t←]", "concat(h_t forward, h_t backward)", 2,
+               "both directions side by side (the backward cell has the same shapes)"),
+    "sum": ("h_t→ + h_t←", "h_t forward + h_t backward", 1, "the two directions added (merge_mode='sum')"),
+    "mul": ("h_t→ ⊙ h_t←", "h_t forward ⊙ h_t backward", 1, "the two directions multiplied (merge_mode='mul')"),
+    "ave": ("(h_t→ + h_t←)/2", "(h_t forward + h_t backward) / 2", 1, "the two directions averaged (merge_mode='ave')"),
+}
 
 # The node an activated head adds: how it is computed, and what it means.
 HEAD_NODES = {

@@ -112,11 +112,11 @@ class Part(NamedTuple):
 
 
 def layer_input_expr(config: Config, layer: int) -> Expr:
-    """x for the first layer, else the previous layer's D·r-wide output."""
+    """x for the first layer, else the previous layer's merged output (D·r side by side, r otherwise)."""
     if layer == 0:
         return X
     r = P if config.proj is not None else H
-    return config.directions * r if config.directions > 1 else r
+    return config.merged * r if config.merged > 1 else r
 
 
 def recurrent_expr(config: Config) -> Expr:
@@ -153,6 +153,6 @@ def parts(config: Config) -> tuple[Part, ...]:
         total = per_direction if config.directions == 1 else config.directions * per_direction
         formulas.append((part_name(config, layer), total))
     if config.out is not None:
-        width = r if config.directions == 1 else config.directions * r
+        width = r if config.merged == 1 else config.merged * r
         formulas.append((config.convention.head_name, O * (width + 1) if config.head_bias else O * width))
     return tuple(Part(name, formula, formula.evaluate(env)) for name, formula in formulas)

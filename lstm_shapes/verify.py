@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import VerifyError
+from .frameworks.base import merge
 from .graph import format_shape, layer_prefix
 
 if TYPE_CHECKING:
@@ -217,7 +218,7 @@ def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray,
                 seq_out[t] = h
             finals[k].append((h, c))
             outs_by_dir.append(np.stack(seq_out))
-        layer_out = np.concatenate(outs_by_dir, axis=2)
+        layer_out = merge(cfg, outs_by_dir, np)
         if cfg.directions > 1:
             for t in range(steps_n):
                 per_step[t][prefix + "y_t"] = layer_out[t]
@@ -228,7 +229,7 @@ def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray,
         W, b = _head(report, arrays)
         if cfg.head_reads == "final-states":
             # Each direction's final state: the backward one is its state after the first time step.
-            last = np.concatenate([finals[-1][d][0] for d in range(cfg.directions)], axis=1)
+            last = merge(cfg, [finals[-1][d][0] for d in range(cfg.directions)], np)
         else:
             last = outputs[-1][-1]
         logits = last @ W + b
@@ -374,7 +375,7 @@ def verify(report: Report, *, batch: int | None = None, steps: int | None = None
 def _needed(report: Report, weight: Weight, block: Block) -> tuple[int, ...]:
     """The shape a block must have as the step uses it, from the sizes alone: W (in, h), U (r, h), ..."""
     cfg = report.config
-    h, r, directions = cfg.hidden, cfg.proj or cfg.hidden, 2 if cfg.bidirectional else 1
+    h, r, directions = cfg.hidden, cfg.proj or cfg.hidden, cfg.merged
     reads = cfg.input if not weight.layer else directions * r  # layer k > 0 reads the D·r-wide output below
     if block.kind == "W":
         return (reads, h)

@@ -216,8 +216,8 @@ def test_every_config_field_is_one_option_and_each_option_reaches_its_field() ->
     args = ["--input", "5", "--hidden", "3", "--out", "2", "--framework", "pytorch", "--cell", "gru", "--proj", "2",
             "--peepholes", "--layers", "2", "--bidirectional", "--no-bias", "--batch", "7", "--seq-len", "4",
             "--no-reset-after", "--time-major", "--dtype", "float16", "--head-activation", "sigmoid",
-            "--no-head-bias", "--head-reads", "last-step"]
+            "--no-head-bias", "--head-reads", "last-step", "--merge-mode", "sum"]
     assert config_options(main_command.make_context("lstm-shapes", args).params) == dict(
         input=5, hidden=3, out=2, framework="pytorch", cell="gru", proj=2, peepholes=True, layers=2,
         bidirectional=True, bias=False, batch=7, seq_len=4, reset_after=False, batch_first=False, dtype="float16",
-        head_activation="sigmoid", head_bias=False, head_reads="last-step")
+        head_activation="sigmoid", head_bias=False, head_reads="last-step", merge_mode="sum")

@@ -32,6 +32,14 @@ class SeqTensor(NamedTuple):
     meaning: str
 
 
+def merge(cfg: Config, outs: list[Any], np: Any) -> Any:
+    """The directions' outputs merged as Bidirectional's merge_mode says; "none" keeps them side by side here."""
+    if len(outs) == 1 or cfg.merge_mode in ("concat", "none"):
+        return np.concatenate(outs, axis=-1)
+    forward, backward = outs
+    return {"sum": forward + backward, "mul": forward * backward, "ave": (forward + backward) / 2}[cfg.merge_mode]
+
+
 def _cols(j: int, h: int) -> tuple[int, int]:
     return (j * h, (j + 1) * h)
 
@@ -60,6 +68,7 @@ class Framework:
     batch_first_default = True
     has_layers = True  # stacked layers (a single cell has one)
     has_bidirectional = True
+    merge_modes: tuple[str, ...] = ("concat",)  # how Bidirectional may merge the two directions' outputs
     takes_sequence = True  # False for a cell: one time step per call, so T is 1
     state_inputs: tuple[str, ...] = ()  # sequence tensors the framework takes beside the input: a cell's state
     head_reads_default = "last-step"
@@ -78,6 +87,10 @@ class Framework:
     head_prefix = "head."
     head_transposed = True  # the head's matrix stored (out, in)
     head_name = "head"  # the Part that counts the head
+
+    @property
+    def has_merge_modes(self) -> bool:
+        return len(self.merge_modes) > 1
 
     @property
     def head_words(self) -> tuple[str, str]:
@@ -154,7 +167,7 @@ class Framework:
         if config.out is None:
             return []
         r = recurrent_expr(config)
-        width: Expr = r if config.directions == 1 else config.directions * r
+        width: Expr = r if config.merged == 1 else config.merged * r
         name = self.head_name
         bias = [weight(config, self.tensor_name(config, None, None, "head_bias"), name, (O,), [Block("head_b", "", "", (None,), False)])]
         if not config.head_bias:

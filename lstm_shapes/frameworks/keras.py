@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..params import H, Weight, layer_input_expr, part_name, weight
-from .base import Dim, Framework, Place, SeqTensor
+from .base import Dim, Framework, Place, SeqTensor, merge
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -31,6 +31,7 @@ class Keras(Framework):
     reset_after_choices = (True, False)
     reset_after_default = True
     head_reads_default = "final-states"
+    merge_modes = ("concat", "sum", "mul", "ave", "none")
     head_reads_texts = ("sequences[:, -1] (return_sequences=True)", "the layer's output (Bidirectional's final states)")
     head_prefix = "dense/"
     head_transposed = False
@@ -80,11 +81,15 @@ class Keras(Framework):
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
         x, h, D = config.input, config.hidden, config.directions
-        out = [
-            SeqTensor("input", (n, t, x), "the input sequence"),
-            SeqTensor("output", (n, D * h), "the last layer's final output (return_sequences=False)"),
-            SeqTensor("sequences", (n, t, D * h), "the last layer's output at every step (return_sequences=True)"),
-        ]
+        w = config.merged * h
+        out = [SeqTensor("input", (n, t, x), "the input sequence")]
+        if config.merge_mode == "none":  # Bidirectional(merge_mode=None) returns [forward, backward]
+            for side in ("forward", "backward"):
+                out.append(SeqTensor(f"{side}_output", (n, h), f"the {side} direction's final output (return_sequences=False)"))
+                out.append(SeqTensor(f"{side}_sequences", (n, t, h), f"the {side} direction's output at every step (return_sequences=True)"))
+        else:
+            out.append(SeqTensor("output", (n, w), "the last layer's final output (return_sequences=False)"))
+            out.append(SeqTensor("sequences", (n, t, w), "the last layer's output at every step (return_sequences=True)"))
         for side in ("forward_", "backward_") if D > 1 else ("",):
             out.append(SeqTensor(f"{side}state_h", (n, h), "final h (return_state=True)"))
             if config.cell == "lstm":
@@ -97,8 +102,13 @@ class Keras(Framework):
 
     def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
         last = run.finals[-1]
-        out = {"output": np.concatenate([hc[0] for hc in last], axis=1),
-               "sequences": run.layer_outputs[-1].transpose(1, 0, 2)}
+        if config.merge_mode == "none":
+            h, seq = config.hidden, run.layer_outputs[-1].transpose(1, 0, 2)
+            out = {"forward_output": last[0][0], "backward_output": last[1][0],
+                   "forward_sequences": seq[..., :h], "backward_sequences": seq[..., h:]}
+        else:
+            out = {"output": merge(config, [hc[0] for hc in last], np),
+                   "sequences": run.layer_outputs[-1].transpose(1, 0, 2)}
         for side, (h, c) in zip(("forward_", "backward_") if config.directions > 1 else ("",), last):
             out[f"{side}state_h"] = h
             if c is not None:
