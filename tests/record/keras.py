@@ -36,6 +36,13 @@ CASES: list[dict[str, Any]] = [
     dict(cell="rnn", input=3, hidden=4, layers=2, bidirectional=True, out=1, head_activation="none",
          head_reads="final-states"),
     dict(cell="rnn", input=2, hidden=3),
+    # Bidirectional's other merge modes; None returns two tensors, so one layer and no head.
+    dict(cell="lstm", input=3, hidden=5, layers=2, bidirectional=True, merge_mode="sum", out=1),
+    dict(cell="gru", reset_after=True, input=2, hidden=4, layers=2, bidirectional=True, merge_mode="mul", out=3,
+         head_reads="last-step"),
+    dict(cell="rnn", input=4, hidden=3, layers=3, bidirectional=True, merge_mode="ave", out=2),
+    dict(cell="lstm", input=3, hidden=4, bidirectional=True, merge_mode="none"),
+    dict(cell="gru", reset_after=False, input=2, hidden=3, bidirectional=True, merge_mode="none"),
 ]
 
 
@@ -50,6 +57,8 @@ def case_id(config: dict[str, Any]) -> str:
     if "reset_after" in config:
         parts.insert(1, f"ra{int(config['reset_after'])}")
     parts += [flag for flag, on in (("bi", config.get("bidirectional")), ("nobias", config.get("bias") is False)) if on]
+    if "merge_mode" in config:
+        parts.append(f"merge-{config['merge_mode']}")
     if config.get("out"):
         head = f"o{config['out']}-{config.get('head_activation', 'default')}-{config.get('head_reads', 'default')}"
         parts.append(head + ("" if config.get("head_bias", True) else "-nobias"))
@@ -60,7 +69,10 @@ def recurrent(config: dict[str, Any], **kwargs: Any) -> Any:
     if config["cell"] == "gru":
         kwargs["reset_after"] = config["reset_after"]
     layer = LAYERS[config["cell"]](config["hidden"], use_bias=config.get("bias", True), **kwargs)
-    return keras.layers.Bidirectional(layer) if config.get("bidirectional") else layer
+    if not config.get("bidirectional"):
+        return layer
+    mode = config.get("merge_mode", "concat")
+    return keras.layers.Bidirectional(layer, merge_mode=None if mode == "none" else mode)
 
 
 def to_np(value: Any) -> Any:
@@ -95,7 +107,13 @@ def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
     full = recurrent(config, return_sequences=True, return_state=True)
     final = recurrent(config)
     got = full(y)
-    outputs = {"output": final(y), "sequences": got[0]}
+    if config.get("merge_mode") == "none":  # a list per direction: [forward, backward], then the states
+        ends = final(y)
+        outputs = {"forward_output": ends[0], "backward_output": ends[1],
+                   "forward_sequences": got[0], "backward_sequences": got[1]}
+        got = got[1:]
+    else:
+        outputs = {"output": final(y), "sequences": got[0]}
     full.set_weights(stack[-1].get_weights())
     final.set_weights(stack[-1].get_weights())
     per = ["state_h", "state_c"] if config["cell"] == "lstm" else ["state_h"]
