@@ -94,3 +94,12 @@ def test_cli_refuses_in_one_line_with_exit_2(args: list[str], words: str) -> Non
     assert result.exit_code == 2
     assert result.stderr.startswith("lstm-shapes: error: --merge-mode") and words in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_the_title_says_how_the_directions_merge_and_concat_stays_as_it_was() -> None:
+    def title(*args: str) -> str:
+        result = CliRunner().invoke(main_command, ["--input", "3", "--hidden", "4", "--bidirectional", *args])
+        return result.stdout.splitlines()[1]
+
+    assert title("--merge-mode", "ave").endswith("; bidirectional (directions averaged)")
+    assert title().endswith("; bidirectional")

@@ -61,6 +61,11 @@ COST_COLUMNS = (
 )
 
 
+# How the title says a merge mode other than Keras' default side-by-side concat.
+MERGED = {"sum": " (directions added)", "mul": " (directions multiplied)", "ave": " (directions averaged)",
+          "none": " (directions returned apart)"}
+
+
 def count(n: int) -> str:
     return f"{n:,}"
 
@@ -83,7 +88,7 @@ def heading(report: Report) -> tuple[str, str]:
     if cfg.layers > 1:
         variant.append(f"{cfg.layers} layers")
     if cfg.bidirectional:
-        variant.append("bidirectional")
+        variant.append("bidirectional" + MERGED.get(cfg.merge_mode, ""))
     if cfg.peepholes:
         variant.append("peepholes")
     if not cfg.bias:
