@@ -11,10 +11,7 @@ from .base import Dim, Framework, Place, SeqTensor, merge
 if TYPE_CHECKING:
     from ..config import Config
 
-LAYER = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}
-# A pattern, not a compiled one: re compiles and caches it on first use, not at every start-up.
-NAME = (r"(?:bidirectional(?:_(\d+))?/(forward|backward)_)?(lstm|gru|simple_rnn)(?:_(\d+))?/\3_cell/"
-        r"(kernel|recurrent_kernel|bias)")
+# The head's variables, by kind; the layers' are made by Keras.tensor_name.
 HEAD = {"head_weight": "dense/kernel", "head_bias": "dense/bias"}
 
 
@@ -45,19 +42,30 @@ class Keras(Framework):
     def bias_where(self, config: Config) -> str:
         return " (the two rows of bias, reset_after=True)" if self.biases_per_gate(config) == 2 else ""
 
+    # How the variables are named: each cell's layer, whether the cell has a scope of its own
+    # (`lstm/lstm_cell/kernel`), and what follows the name (tf.keras 2's `:0`).
+    layer_names = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}
+    cell_scope = True
+    suffix = ""
+
     def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
         if layer is None:
-            return HEAD[kind]
-        base, sfx = LAYER[config.cell], "" if layer == 0 else f"_{layer}"
+            return HEAD[kind] + self.suffix
+        base, sfx = self.layer_names[config.cell], "" if layer == 0 else f"_{layer}"
+        path = f"{base}{sfx}/" + (f"{base}_cell/" if self.cell_scope else "") + kind + self.suffix
         if config.bidirectional:
-            return f"bidirectional{sfx}/{'forward' if direction == 0 else 'backward'}_{base}{sfx}/{base}_cell/{kind}"
-        return f"{base}{sfx}/{base}_cell/{kind}"
+            return f"bidirectional{sfx}/{'forward' if direction == 0 else 'backward'}_{path}"
+        return path
 
     def parse_name(self, name: str) -> Place | None:
         for kind, text in HEAD.items():
-            if name == text:
+            if name == text + self.suffix:
                 return (None, None, kind)
-        m = re.fullmatch(NAME, name)
+        # A pattern, not a compiled one: re compiles and caches it on first use, not at every start-up.
+        layers = "|".join(dict.fromkeys(self.layer_names.values()))
+        cell = r"\3_cell/" if self.cell_scope else ""
+        m = re.fullmatch(rf"(?:bidirectional(?:_(\d+))?/(forward|backward)_)?({layers})(?:_(\d+))?/{cell}"
+                         rf"(kernel|recurrent_kernel|bias){re.escape(self.suffix)}", name)
         if m is None or (m[2] and m[1] != m[4]):  # Bidirectional and its layer carry the same suffix
             return None
         return (int(m[4] or 0), ("forward", "backward").index(m[2]) if m[2] else 0, m[5])

@@ -8,7 +8,6 @@ input-side biases, then the recurrent-side ones, in the gate order cuDNN is fed.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -17,13 +16,6 @@ from .keras import Keras
 
 if TYPE_CHECKING:
     from ..config import Config
-    from .base import Place
-
-LAYER = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}
-# A pattern, not a compiled one: re compiles and caches it on first use, not at every start-up.
-NAME = (r"(?:bidirectional(?:_(\d+))?/(forward|backward)_)?(lstm|gru|simple_rnn)(?:_(\d+))?/\3_cell/"
-        r"(kernel|recurrent_kernel|bias):0")
-HEAD = {"head_weight": "dense/kernel:0", "head_bias": "dense/bias:0"}
 
 
 class TfKeras(Keras):
@@ -31,29 +23,7 @@ class TfKeras(Keras):
     title = "tf.keras 2"
     short = "Keras"
     head_prefix = "dense/"
-
-    def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
-        if layer is None:
-            return HEAD[kind]
-        base, sfx = LAYER[config.cell], "" if layer == 0 else f"_{layer}"
-        if config.bidirectional:
-            side = "forward" if direction == 0 else "backward"
-            return f"bidirectional{sfx}/{side}_{base}{sfx}/{base}_cell/{kind}:0"
-        return f"{base}{sfx}/{base}_cell/{kind}:0"
-
-    def parse_name(self, name: str) -> Place | None:
-        for kind, text in HEAD.items():
-            if name == text:
-                return (None, None, kind)
-        m = re.fullmatch(NAME, name)
-        if m is None or (m[2] and m[1] != m[4]):  # Bidirectional and its layer carry the same suffix
-            return None
-        return (int(m[4] or 0), ("forward", "backward").index(m[2]) if m[2] else 0, m[5])
-
-
-CUDNN_LAYER = {"lstm": "cu_dnnlstm", "gru": "cu_dnngru"}
-CUDNN_NAME = (r"(?:bidirectional(?:_(\d+))?/(forward|backward)_)?(cu_dnnlstm|cu_dnngru)(?:_(\d+))?/"
-              r"(kernel|recurrent_kernel|bias):0")
+    suffix = ":0"  # model.weights names a variable by its graph name
 
 
 class TfKerasCuDNN(TfKeras):
@@ -64,6 +34,8 @@ class TfKerasCuDNN(TfKeras):
     has_no_bias = False
     reset_after_choices = (True,)  # cuDNN's GRU: r ⊙ (U·h + b_h)
     reset_after_default = True
+    layer_names = {"lstm": "cu_dnnlstm", "gru": "cu_dnngru"}
+    cell_scope = False  # the variables hang off the layer: cu_dnnlstm/kernel:0
 
     def lookalike(self, config: Config) -> tuple[Config, str] | None:
         if config.cell != "gru":
@@ -77,23 +49,6 @@ class TfKerasCuDNN(TfKeras):
 
     def bias_where(self, config: Config) -> str:
         return " (the input-side biases, then the recurrent-side ones, in one vector)"
-
-    def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
-        if layer is None:
-            return HEAD[kind]
-        base, sfx = CUDNN_LAYER[config.cell], "" if layer == 0 else f"_{layer}"
-        if config.bidirectional:
-            return f"bidirectional{sfx}/{'forward' if direction == 0 else 'backward'}_{base}{sfx}/{kind}:0"
-        return f"{base}{sfx}/{kind}:0"
-
-    def parse_name(self, name: str) -> Place | None:
-        for kind, text in HEAD.items():
-            if name == text:
-                return (None, None, kind)
-        m = re.fullmatch(CUDNN_NAME, name)
-        if m is None or (m[2] and m[1] != m[4]):
-            return None
-        return (int(m[4] or 0), ("forward", "backward").index(m[2]) if m[2] else 0, m[5])
 
     def weights(self, config: Config) -> tuple[Weight, ...]:
         g = config.gates
