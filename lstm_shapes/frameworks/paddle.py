@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..params import H, Block, Weight, layer_input_expr, part_name, recurrent_expr, weight
+from ..params import Block, Weight
 from .base import Dim, Framework, Place, SeqTensor
+from .pytorch import stacked_symbol, stacked_weights
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -67,29 +68,12 @@ class Paddle(Framework):
         return name if m is None else name[m.end(1) + 1 :]  # `cell_fw.weight_ih`: the layer's index dropped
 
     def symbol(self, block: Block) -> str:
-        ltr, kind = block.letter, block.kind
-        if not ltr and kind in ("W", "U", "bx", "bh"):
-            # SimpleRNN has no gates: Paddle writes W_ih, W_hh, b_ih, b_hh.
-            return {"W": "W_ih", "U": "W_hh", "bx": "b_ih", "bh": "b_hh"}[kind]
-        return {"W": f"W_i{ltr}", "U": f"W_h{ltr}", "bx": f"b_i{ltr}", "bh": f"b_h{ltr}", "proj": "W_ho"}.get(kind, kind)
+        return stacked_symbol(block, "W_ho")
 
     def weights(self, config: Config) -> tuple[Weight, ...]:
-        g, r = config.gates, recurrent_expr(config)
-        out: list[Weight] = []
-        for k in range(config.layers):
-            part, inp = part_name(config, k), layer_input_expr(config, k)
-            for d in range(config.directions):
-                def named(kind: str) -> str:
-                    return self.tensor_name(config, k, d, kind)
-                out.append(weight(config, named("weight_ih"), part, (g * H, inp), self.stacked(config, "W"), k, d))
-                out.append(weight(config, named("weight_hh"), part, (g * H, r), self.stacked(config, "U"), k, d))
-                out.append(weight(config, named("bias_ih"), part, (g * H,), self.stacked(config, "bx", trailing=False), k, d))
-                out.append(weight(config, named("bias_hh"), part, (g * H,), self.stacked(config, "bh", trailing=False), k, d))
-                if config.proj is not None:
-                    # h_t = (o ⊙ tanh(c))·weight_ho: kept (h, p), not transposed.
-                    proj = [Block("proj", "", "", (None, None), False)]
-                    out.append(weight(config, named("weight_ho"), part, (H, r), proj, k, d))
-        return tuple(out + self.dense_head(config))
+        # bias_ih_attr=False only freezes the biases, so config.bias is always true here; h_t = (o ⊙ tanh(c))·weight_ho,
+        # kept (h, p), not transposed.
+        return stacked_weights(self, config, "weight_ho", transposed=False)
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
         x, h, r, D, L = config.input, config.hidden, config.recurrent, config.directions, config.layers

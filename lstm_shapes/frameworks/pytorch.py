@@ -55,29 +55,10 @@ class PyTorch(Framework):
         return None if m is None else (int(m[2]), 1 if m[3] else 0, m[1])
 
     def symbol(self, block: Block) -> str:
-        ltr, kind = block.letter, block.kind
-        if not ltr and kind in ("W", "U", "bx", "bh"):
-            # nn.RNN has no gates: PyTorch writes W_ih, W_hh, b_ih, b_hh.
-            return {"W": "W_ih", "U": "W_hh", "bx": "b_ih", "bh": "b_hh"}[kind]
-        return {"W": f"W_i{ltr}", "U": f"W_h{ltr}", "bx": f"b_i{ltr}", "bh": f"b_h{ltr}", "proj": "W_hr"}.get(kind, kind)
+        return stacked_symbol(block, "W_hr")
 
     def weights(self, config: Config) -> tuple[Weight, ...]:
-        g, r = config.gates, recurrent_expr(config)
-        out: list[Weight] = []
-        for k in range(config.layers):
-            part, inp = part_name(config, k), layer_input_expr(config, k)
-            for d in range(config.directions):
-                def named(kind: str) -> str:
-                    return self.tensor_name(config, k, d, kind)
-                out.append(weight(config, named("weight_ih"), part, (g * H, inp), self.stacked(config, "W"), k, d))
-                out.append(weight(config, named("weight_hh"), part, (g * H, r), self.stacked(config, "U"), k, d))
-                if config.bias:
-                    out.append(weight(config, named("bias_ih"), part, (g * H,), self.stacked(config, "bx", trailing=False), k, d))
-                    out.append(weight(config, named("bias_hh"), part, (g * H,), self.stacked(config, "bh", trailing=False), k, d))
-                if config.proj is not None:
-                    proj = [Block("proj", "", "", (None, None), True)]
-                    out.append(weight(config, named("weight_hr"), part, (r, H), proj, k, d))
-        return tuple(out + self.dense_head(config))
+        return stacked_weights(self, config, "weight_hr", transposed=True)
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
         x, h, r, D, L = config.input, config.hidden, config.recurrent, config.directions, config.layers
@@ -108,3 +89,33 @@ class PyTorch(Framework):
         if not config.bias:
             return []
         return ["PyTorch keeps two biases per gate, bias_ih and bias_hh (for cuDNN); they only ever appear summed."]
+
+
+def stacked_symbol(block: Block, proj: str) -> str:
+    """PyTorch's own names for a block (W_if, b_hf, ...), which Paddle shares; `proj` names the projection."""
+    ltr, kind = block.letter, block.kind
+    if not ltr and kind in ("W", "U", "bx", "bh"):
+        # An RNN has no gates: PyTorch (and Paddle) write W_ih, W_hh, b_ih, b_hh.
+        return {"W": "W_ih", "U": "W_hh", "bx": "b_ih", "bh": "b_hh"}[kind]
+    return {"W": f"W_i{ltr}", "U": f"W_h{ltr}", "bx": f"b_i{ltr}", "bh": f"b_h{ltr}", "proj": proj}.get(kind, kind)
+
+
+def stacked_weights(fw: Framework, config: Config, proj: str, *, transposed: bool) -> tuple[Weight, ...]:
+    """Every layer and direction as PyTorch (and Paddle) store them: weight_ih (G·h, in), weight_hh (G·h, r),
+    bias_ih and bias_hh (G·h,), and the projection `proj`, stored (r, h) when `transposed` else (h, r)."""
+    g, r = config.gates, recurrent_expr(config)
+    out: list[Weight] = []
+    for k in range(config.layers):
+        part, inp = part_name(config, k), layer_input_expr(config, k)
+        for d in range(config.directions):
+            def named(kind: str) -> str:
+                return fw.tensor_name(config, k, d, kind)
+            out.append(weight(config, named("weight_ih"), part, (g * H, inp), fw.stacked(config, "W"), k, d))
+            out.append(weight(config, named("weight_hh"), part, (g * H, r), fw.stacked(config, "U"), k, d))
+            if config.bias:
+                out.append(weight(config, named("bias_ih"), part, (g * H,), fw.stacked(config, "bx", trailing=False), k, d))
+                out.append(weight(config, named("bias_hh"), part, (g * H,), fw.stacked(config, "bh", trailing=False), k, d))
+            if config.proj is not None:
+                blocks = [Block("proj", "", "", (None, None), transposed)]
+                out.append(weight(config, named(proj), part, (r, H) if transposed else (H, r), blocks, k, d))
+    return tuple(out + fw.dense_head(config))
