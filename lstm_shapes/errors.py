@@ -27,3 +27,7 @@ class ConfigError(LstmShapesError, ValueError):
 
 class VerifyError(LstmShapesError):
     """The numeric check cannot run for this configuration (e.g. it needs too much memory)."""
+
+
+class FileFormatError(LstmShapesError):
+    """A model file cannot be read: missing, not the format its name says, damaged, or needing an absent library."""
