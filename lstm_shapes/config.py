@@ -43,7 +43,8 @@ class Option(NamedTuple):
 # The model options, in the order the help lists them: the one place a Config field meets its option.
 OPTIONS = (
     Option("input", "--input", "Input features per time step (x).", required=True),
-    Option("hidden", "--hidden", "Hidden units of the cell (h): every gate and c_t.", required=True, in_fit=False),
+    Option("hidden", "--hidden", "Hidden units of the cell (h): every gate and c_t. Sizes apart by commas give one per "
+           "layer: 128,64 stacks LSTM(128) and LSTM(64).", required=True, in_fit=False),
     Option("out", "--out", "Outputs of a dense head after h_t (o); none if left out."),
     Option("framework", "--framework", "Whose names, layouts and gate order.", NAMES, None),
     Option("cell", "--cell", "The recurrent cell.", CELLS, None),
@@ -107,7 +108,7 @@ class Config:
     """
 
     input: int
-    hidden: int
+    hidden: int | tuple[int, ...]  # a tuple gives each layer its own size (and the number of layers)
     out: int | None = None
     cell: str = "lstm"
     framework: str = DEFAULT
@@ -128,7 +129,7 @@ class Config:
 
     def __post_init__(self) -> None:
         check_size("input", self.input)
-        check_size("hidden", self.hidden)
+        self._check_hidden()
         check_size("out", self.out, optional=True)
         check_size("proj", self.proj, optional=True)
         check_size("layers", self.layers, limit=MAX_LAYERS)
@@ -162,6 +163,27 @@ class Config:
             if self.head_reads is None:
                 object.__setattr__(self, "head_reads", self.convention.head_reads_default)
 
+    def _check_hidden(self) -> None:
+        """One size for every layer, or one per layer; sizes that are all equal become one."""
+        if not isinstance(self.hidden, (tuple, list)):
+            check_size("hidden", self.hidden)
+            return
+        sizes = tuple(self.hidden)
+        if not sizes:
+            raise ConfigError("hidden", self.hidden, "a size, or one size per layer")
+        for size in sizes:
+            try:
+                check_size("hidden", size)
+            except ConfigError:
+                raise ConfigError("hidden", self.hidden, f"whole numbers from 1 to {MAX_SIZE:,}, one per layer") from None
+        if len(sizes) > MAX_LAYERS:
+            raise ConfigError("hidden", self.hidden, f"at most {MAX_LAYERS:,} sizes, one per layer")
+        if self.layers != 1 and self.layers != len(sizes):
+            raise ConfigError("layers", self.layers, "", f"{{name}} is {self.layers}, but --hidden gives "
+                                                         f"{len(sizes)} sizes, one per layer; give as many or leave out {{name}}")
+        object.__setattr__(self, "layers", len(sizes))
+        object.__setattr__(self, "hidden", sizes[0] if len(set(sizes)) == 1 else sizes)
+
     def _check_variants(self) -> None:
         fw = self.convention
         title, cell = fw.title, self.cell
@@ -191,9 +213,9 @@ class Config:
                 raise unsupported("proj", self.proj, f"is for LSTM cells only (a projection of h_t), not {cell}")
             if not fw.has_proj:
                 raise unsupported("proj", self.proj, f"is not available in {title}; {names(having('has_proj'))} have a projection")
-            if fw.proj_below_hidden and self.proj >= self.hidden:
+            if fw.proj_below_hidden and self.proj >= min(self.sizes):
                 raise ConfigError(
-                    "proj", self.proj, "", f"{{name}} must be smaller than --hidden ({self.hidden}) in {title}, got {self.proj}"
+                    "proj", self.proj, "", f"{{name}} must be smaller than --hidden ({self.hidden_text}) in {title}, got {self.proj}"
                 )
         if self.peepholes:
             if cell != "lstm":
@@ -243,9 +265,37 @@ class Config:
         return 2 if self.bidirectional else 1
 
     @property
+    def per_layer(self) -> bool:
+        """True when the layers have sizes of their own (`--hidden 128,64`)."""
+        return isinstance(self.hidden, tuple)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Each layer's hidden size."""
+        return self.hidden if isinstance(self.hidden, tuple) else (self.hidden,) * self.layers
+
+    @property
+    def hidden_text(self) -> str:
+        """The hidden size(s) as --hidden takes them: `256` or `128,64`."""
+        return ",".join(map(str, self.hidden)) if isinstance(self.hidden, tuple) else str(self.hidden)
+
+    def layer_hidden(self, layer: int) -> int:
+        """h of layer `layer`: the width of its gates and c_t."""
+        return self.hidden[layer] if isinstance(self.hidden, tuple) else self.hidden
+
+    def layer_recurrent(self, layer: int) -> int:
+        """r of layer `layer`: the width of its h_t, which is the projection size when there is one."""
+        return self.proj if self.proj is not None else self.layer_hidden(layer)
+
+    @property
+    def top_hidden(self) -> int:
+        """h of the last layer, whose states the layer returns."""
+        return self.layer_hidden(self.layers - 1)
+
+    @property
     def recurrent(self) -> int:
-        """r: the width of h_t, which is the projection size when there is one."""
-        return self.proj if self.proj is not None else self.hidden
+        """r of the last layer: the width of the h_t that the stack returns and a head reads."""
+        return self.layer_recurrent(self.layers - 1)
 
     @property
     def gates(self) -> int:
@@ -258,12 +308,16 @@ class Config:
 
     def layer_input(self, layer: int) -> int:
         """What layer `layer` reads: x_t for the first, the previous layer's merged output after."""
-        return self.input if layer == 0 else self.merged * self.recurrent
+        return self.input if layer == 0 else self.merged * self.layer_recurrent(layer - 1)
 
     @cached_property
     def symbols(self) -> dict[str, int]:
         """The values of the symbols that formulas use."""
-        values = {"x": self.input, "h": self.hidden}
+        values = {"x": self.input}
+        if isinstance(self.hidden, tuple):  # h0, h1, ...: one symbol per layer
+            values.update((f"h{k}", size) for k, size in enumerate(self.hidden))
+        else:
+            values["h"] = self.hidden
         if self.proj is not None:
             values["p"] = self.proj
         if self.out is not None:

@@ -25,7 +25,7 @@ from typing import Callable, NamedTuple
 
 from .config import Config
 from .formula import Expr, Num, Sum, lift, sym
-from .params import H, O, P, layer_input_expr, recurrent_expr
+from .params import O, P, hidden_expr, layer_input_expr, recurrent_expr, top_recurrent_expr
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 T, B = sym("T"), sym("B")
@@ -93,6 +93,14 @@ def _sum(terms: list[Expr]) -> Expr:
     return terms[0] if len(terms) == 1 else Sum(tuple(terms))
 
 
+def _layers(config: Config, per: Callable[[Expr], Expr]) -> Expr:
+    """`per` of a layer's h, summed over the layers: L·per(h) when they share h, per(h0)+per(h1)+... if not."""
+    if config.per_layer:
+        return _sum([per(hidden_expr(config, k)) for k in range(config.layers)])
+    one = per(hidden_expr(config, 0))
+    return config.layers * one if config.layers > 1 else one
+
+
 def _times_d(config: Config, expr: Expr) -> Expr:
     return expr if config.directions == 1 else config.directions * expr
 
@@ -100,13 +108,13 @@ def _times_d(config: Config, expr: Expr) -> Expr:
 def macs_per_step(config: Config) -> Expr:
     """Matrix-product MACs of all recurrent layers for one time step of one sequence."""
     g = config.gates
-    r = recurrent_expr(config)
     terms: list[Expr] = []
     for layer in range(config.layers):
-        per = H * (layer_input_expr(config, layer) + r)
+        h, r = hidden_expr(config, layer), recurrent_expr(config, layer)
+        per = h * (layer_input_expr(config, layer) + r)
         cell: Expr = per if g == 1 else g * per
         if config.proj is not None:
-            cell = cell + H * P
+            cell = cell + h * P
         terms.append(_times_d(config, cell))
     return _sum(terms)
 
@@ -114,41 +122,58 @@ def macs_per_step(config: Config) -> Expr:
 def head_macs(config: Config) -> Expr | None:
     if config.out is None:
         return None
-    r = recurrent_expr(config)
+    r = top_recurrent_expr(config)
     width = r if config.merged == 1 else config.merged * r
     return width * O
+
+
+def _every_layer(config: Config, per: Callable[[Expr], Expr]) -> Expr:
+    """`per` of a layer's h for every layer and direction: L·D·per(h), or D·(per(h0)+per(h1)+...)."""
+    if config.per_layer:
+        return _times_d(config, _layers(config, per))
+    count = config.layers * config.directions
+    one = per(hidden_expr(config, 0))
+    return one if count == 1 else count * one
 
 
 def elementwise_per_step(config: Config) -> Expr:
     """Additions and multiplications outside the matrix products, all layers, one step."""
     fw = config.convention
     biases = sum(fw.gate_biases(config, gate) for gate, _ in fw.gate_order(config))  # bias vectors added, h each
-    if config.cell == "lstm":
-        # the two products summed (4h), biases (4h each), c_t = f⊙c + i⊙g (3h), m_t = o⊙tanh(c) (h)
-        per: Expr = (4 + biases + 3 + 1) * H
-        if config.peepholes:
-            per = per + 6 * H  # three products with the cell state, three additions
-        if config.convention.forget_bias:
-            per = per + H  # forget_bias
-    elif config.cell == "gru":
-        # r, z: products summed (2h); n: r ⊙ (…) and its sum (2h); biases (h each); then h_t:
-        # PyTorch's kernel computes n + z⊙(h−n) (3h), the others z⊙h + (1−z)⊙n as written (4h).
-        update = config.convention.gru_update_ops
-        per = (2 + 2 + update + biases + config.convention.extra_biases(config)) * H
-    else:
-        per = (1 + biases) * H
-    total = _times_d(config, config.layers * per if config.layers > 1 else per)
+
+    def per(h: Expr) -> Expr:
+        if config.cell == "lstm":
+            # the two products summed (4h), biases (4h each), c_t = f⊙c + i⊙g (3h), m_t = o⊙tanh(c) (h)
+            ops: Expr = (4 + biases + 3 + 1) * h
+            if config.peepholes:
+                ops = ops + 6 * h  # three products with the cell state, three additions
+            if config.convention.forget_bias:
+                ops = ops + h  # forget_bias
+            return ops
+        if config.cell == "gru":
+            # r, z: products summed (2h); n: r ⊙ (…) and its sum (2h); biases (h each); then h_t:
+            # PyTorch's kernel computes n + z⊙(h−n) (3h), the others z⊙h + (1−z)⊙n as written (4h).
+            update = config.convention.gru_update_ops
+            return (2 + 2 + update + biases + config.convention.extra_biases(config)) * h
+        return (1 + biases) * h
+
+    total = _times_d(config, _layers(config, per))
     merge = MERGE_OPS.get(config.merge_mode, 0) if config.bidirectional else 0
     if merge:  # Bidirectional adds, multiplies or averages the two directions' h_t: r elements (2r to average)
-        ops = merge * config.layers
-        total = total + (recurrent_expr(config) if ops == 1 else ops * recurrent_expr(config))
+        if config.per_layer and config.proj is None:
+            total = total + _sum([merge * recurrent_expr(config, k) if merge > 1 else recurrent_expr(config, k)
+                                  for k in range(config.layers)])
+        else:
+            ops = merge * config.layers
+            r = recurrent_expr(config, 0)
+            total = total + (r if ops == 1 else ops * r)
     return total
 
 
 def activations_per_step(config: Config) -> Expr:
     """Sigmoids and tanhs, one per element, all layers, one step."""
-    per = {"lstm": 5, "gru": 3, "rnn": 1}[config.cell] * H  # LSTM: 3 σ + tanh(g) + tanh(c)
-    return _times_d(config, config.layers * per if config.layers > 1 else per)
+    ops = {"lstm": 5, "gru": 3, "rnn": 1}[config.cell]  # LSTM: 3 σ + tanh(g) + tanh(c)
+    return _times_d(config, _layers(config, lambda h: ops * h))
 
 
 def training_memory(config: Config) -> Expr:
@@ -162,27 +187,36 @@ def training_memory(config: Config) -> Expr:
     output[-1] keeps the whole top output, one reading h_n[-1] all of h_n (L·r), one reading
     cat(h_n[-2], h_n[-1]) its 2r copy; softmax and sigmoid keep their output (o).
     """
-    d, layers, r = config.directions, config.layers, recurrent_expr(config)
-    if config.cell == "lstm":
-        cell: Expr = 7 * H if config.proj is None else 7 * H + P
-    elif config.cell == "gru":
-        cell = 7 * H
-    else:
-        cell = H
+    d, layers, r = config.directions, config.layers, top_recurrent_expr(config)
+
+    def cell(h: Expr) -> Expr:
+        if config.cell == "lstm":
+            return 7 * h if config.proj is None else 7 * h + P
+        return 7 * h if config.cell == "gru" else h
+
     # A batch-first input is transposed to a view, not contiguous unless T or B is 1; then each
     # direction's input product keeps its own contiguous copy.
     copies = config.batch_first and d == 2 and 1 not in (config.seq_len, config.batch)
     per_step: list[Expr] = [2 * sym("x") if copies else sym("x")]
-    whole_outputs = (layers - 1 + (config.head_reads == "last-step")) * d
-    if whole_outputs:
-        per_step.append(r if whole_outputs == 1 else whole_outputs * r)
-    per_step.append(cell if layers * d == 1 else layers * d * cell)
+    head_output = config.head_reads == "last-step"
+    if config.per_layer:  # each layer keeps the one below's whole output, D·r of that layer
+        for k in range(1, layers):
+            below = recurrent_expr(config, k - 1)
+            per_step.append(below if d == 1 else d * below)
+        if head_output:
+            per_step.append(r if d == 1 else d * r)
+    else:
+        whole_outputs = (layers - 1 + head_output) * d
+        if whole_outputs:
+            per_step.append(r if whole_outputs == 1 else whole_outputs * r)
+    per_step.append(_every_layer(config, cell))
     kept: Expr = T * _sum(per_step)
     once: list[Expr] = []
     if config.cell == "rnn":
-        once.append(H if layers * d == 1 else layers * d * H)  # h_0
+        once.append(_every_layer(config, lambda h: h))  # h_0
     if config.head_reads == "final-states":
-        width = d if d == 2 else layers
+        # cat(h_n[-2], h_n[-1]) is a 2r copy; h_n[-1] keeps its h_n: every layer's, or one module's
+        width = d if d == 2 or config.per_layer else layers
         once.append(r if width == 1 else width * r)
     if config.out is not None and config.head_activation != "none":
         once.append(O)
@@ -196,13 +230,17 @@ def onednn_applies(config: Config) -> bool:
 
 def onednn_workspace(config: Config) -> Expr:
     """Bytes of oneDNN's training workspace: ws(T,B,in,h) per layer and direction (see workspace_bytes)."""
-    def ws(width: Expr) -> Expr:
-        return Fn("ws", workspace_bytes, T, B, width, H)
+    def ws(width: Expr, h: Expr) -> Expr:
+        return Fn("ws", workspace_bytes, T, B, width, h)
 
     d = config.directions
-    total = ws(sym("x"))
+    if config.per_layer:  # each layer reads the one below's D·h
+        total = _sum([ws(layer_input_expr(config, k), hidden_expr(config, k)) for k in range(config.layers)])
+        return _times_d(config, total)
+    h = hidden_expr(config, 0)
+    total = ws(sym("x"), h)
     if config.layers > 1:
-        later = ws(d * H if d > 1 else H)
+        later = ws(d * h if d > 1 else h, h)
         total = total + (later if config.layers == 2 else (config.layers - 1) * later)
     return _times_d(config, total)
 

@@ -56,6 +56,11 @@ class _Builder:
         self.layer: int | None = None
         self.direction: int | None = None
 
+    @property
+    def hidden(self) -> int:
+        """h of the layer being built."""
+        return self.config.layer_hidden(self.layer or 0)
+
     def add(self, node_id: str, label: str, op: str, inputs: tuple[str, ...], width: int, meaning: str) -> str:
         pid = self.prefix + node_id
         ins = tuple(i if "." in i else self.prefix + i for i in inputs)  # "l0.h_t" is already absolute
@@ -79,10 +84,11 @@ class _Builder:
 def step_graph(config: Config) -> tuple[Node, ...]:
     """Nodes of one time step, layer by layer in data-flow order, then the head if `config.out` is set."""
     b = _Builder(config)
-    h, r, D = config.hidden, config.recurrent, config.directions
+    D = config.directions
     previous = ""
     for k in range(config.layers):
         b.prefix, b.layer, b.direction = layer_prefix(config, k), k, 0
+        h, r = config.layer_hidden(k), config.layer_recurrent(k)
         width = config.layer_input(k)
         if k == 0:
             b.add("x_t", "x_t", "input", (), width, "input at step t")
@@ -140,7 +146,7 @@ def _gate(b: _Builder, node: str, act: str, cat: str, extra: str = "", reads: tu
     if ltr and ltr != node[0]:
         meaning += f" ({b.config.convention.short} gate {ltr})"
     label = "c̃_t" if node == "g_t" else node
-    b.add(node, label, f"{act}({b.linear(node)}{extra})", (cat, *reads), b.config.hidden, meaning)
+    b.add(node, label, f"{act}({b.linear(node)}{extra})", (cat, *reads), b.hidden, meaning)
 
 
 def _lstm(b: _Builder, cat: str) -> None:
@@ -150,7 +156,7 @@ def _lstm(b: _Builder, cat: str) -> None:
     _gate(b, "i_t", "σ", cat, " + P_i ⊙ c_prev" if peep else "", ("c_prev",) if peep else ())
     _gate(b, "f_t", "σ", cat, (" + P_f ⊙ c_prev" if peep else "") + forget, ("c_prev",) if peep else ())
     _gate(b, "g_t", "tanh", cat)
-    cell = ("c_t", "c_t", "f_t ⊙ c_prev + i_t ⊙ g_t", ("f_t", "c_prev", "i_t", "g_t"), cfg.hidden, "new cell state")
+    cell = ("c_t", "c_t", "f_t ⊙ c_prev + i_t ⊙ g_t", ("f_t", "c_prev", "i_t", "g_t"), b.hidden, "new cell state")
     if peep:  # the output gate's peephole reads the new cell state
         b.add(*cell)
         _gate(b, "o_t", "σ", cat, " + P_o ⊙ c_t", ("c_t",))
@@ -158,10 +164,10 @@ def _lstm(b: _Builder, cat: str) -> None:
         _gate(b, "o_t", "σ", cat)
         b.add(*cell)
     if cfg.proj is not None:
-        b.add("m_t", "m_t", "o_t ⊙ tanh(c_t)", ("o_t", "c_t"), cfg.hidden, "cell output before the projection")
+        b.add("m_t", "m_t", "o_t ⊙ tanh(c_t)", ("o_t", "c_t"), b.hidden, "cell output before the projection")
         b.add("h_t", "h_t", "m_t·W_proj", ("m_t",), cfg.proj, "new hidden state: m_t projected to p units")
     else:
-        b.add("h_t", "h_t", "o_t ⊙ tanh(c_t)", ("o_t", "c_t"), cfg.hidden, "new hidden state (output)")
+        b.add("h_t", "h_t", "o_t ⊙ tanh(c_t)", ("o_t", "c_t"), b.hidden, "new hidden state (output)")
 
 
 def _gru(b: _Builder, cat: str) -> None:
@@ -177,9 +183,9 @@ def _gru(b: _Builder, cat: str) -> None:
     else:
         op = f"tanh(x_t·W_{n}{bx} + (r_t ⊙ h_prev)·U_{n}{bh})"
     meaning = MEANINGS["n_t"] + (f" (gate {n})" if n != "n" else "")
-    b.add("n_t", "n_t", op, ("x_t", "r_t", "h_prev"), cfg.hidden, meaning)
-    b.add("h_t", "h_t", "z_t ⊙ h_prev + (1 - z_t) ⊙ n_t", ("z_t", "h_prev", "n_t"), cfg.hidden, "new hidden state (output)")
+    b.add("n_t", "n_t", op, ("x_t", "r_t", "h_prev"), b.hidden, meaning)
+    b.add("h_t", "h_t", "z_t ⊙ h_prev + (1 - z_t) ⊙ n_t", ("z_t", "h_prev", "n_t"), b.hidden, "new hidden state (output)")
 
 
 def _rnn(b: _Builder, cat: str) -> None:
-    b.add("h_t", "h_t", f"tanh({b.linear('h_t')})", (cat,), b.config.hidden, "new hidden state (output)")
+    b.add("h_t", "h_t", f"tanh({b.linear('h_t')})", (cat,), b.hidden, "new hidden state (output)")

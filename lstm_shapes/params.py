@@ -111,16 +111,27 @@ class Part(NamedTuple):
     params: int
 
 
+def hidden_expr(config: Config, layer: int) -> Expr:
+    """h, or h0, h1, ... where each layer has its own size."""
+    return sym(f"h{layer}") if config.per_layer else H
+
+
 def layer_input_expr(config: Config, layer: int) -> Expr:
     """x for the first layer, else the previous layer's merged output (D·r side by side, r otherwise)."""
     if layer == 0:
         return X
-    r = P if config.proj is not None else H
+    r = recurrent_expr(config, layer - 1)
     return config.merged * r if config.merged > 1 else r
 
 
-def recurrent_expr(config: Config) -> Expr:
-    return P if config.proj is not None else H
+def recurrent_expr(config: Config, layer: int) -> Expr:
+    """r of a layer: p with a projection, else its h."""
+    return P if config.proj is not None else hidden_expr(config, layer)
+
+
+def top_recurrent_expr(config: Config) -> Expr:
+    """r of the last layer, which a head reads."""
+    return recurrent_expr(config, config.layers - 1)
 
 
 def part_name(config: Config, layer: int) -> str:
@@ -134,25 +145,26 @@ def parts(config: Config) -> tuple[Part, ...]:
     counts = [fw.gate_biases(config, gate) for gate, _ in fw.gate_order(config)]
     # Gates with as many biases each count them inside g·(...); uneven ones (Flax's GRU) add them after.
     nb = counts[0] if len(set(counts)) == 1 else 0
-    r = recurrent_expr(config)
     formulas: list[tuple[str, Expr]] = []
     for layer in range(config.layers):
-        inner = H * (layer_input_expr(config, layer) + r)
+        h, r = hidden_expr(config, layer), recurrent_expr(config, layer)
+        inner = h * (layer_input_expr(config, layer) + r)
         if nb:
-            inner = inner + (H if nb == 1 else nb * H)
+            inner = inner + (h if nb == 1 else nb * h)
         per_direction: Expr = inner if g == 1 else g * inner
         if not nb and any(counts):
-            per_direction = per_direction + sum(counts) * H
+            per_direction = per_direction + sum(counts) * h
         extra = config.convention.extra_biases(config)
         if extra:
-            per_direction = per_direction + (H if extra == 1 else extra * H)
+            per_direction = per_direction + (h if extra == 1 else extra * h)
         if config.peepholes:
-            per_direction = per_direction + 3 * H
+            per_direction = per_direction + 3 * h
         if config.proj is not None:
-            per_direction = per_direction + H * P
+            per_direction = per_direction + h * P
         total = per_direction if config.directions == 1 else config.directions * per_direction
         formulas.append((part_name(config, layer), total))
     if config.out is not None:
+        r = top_recurrent_expr(config)
         width = r if config.merged == 1 else config.merged * r
         formulas.append((config.convention.head_name, O * (width + 1) if config.head_bias else O * width))
     return tuple(Part(name, formula, formula.evaluate(env)) for name, formula in formulas)

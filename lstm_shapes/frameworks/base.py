@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..formula import Expr
-from ..params import O, Block, Dim, Index, Weight, recurrent_expr, weight
+from ..params import O, Block, Dim, Index, Weight, top_recurrent_expr, weight
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -149,14 +149,15 @@ class Framework:
     def weights(self, config: Config) -> tuple[Weight, ...]:
         raise NotImplementedError
 
-    def side_by_side(self, config: Config, kind: str, rows: Index = (None,)) -> list[Block]:
-        """Blocks of gates packed along the last axis: tensor[..., j*h:(j+1)*h]."""
-        h = config.hidden
+    def side_by_side(self, config: Config, kind: str, rows: Index = (None,), *, layer: int) -> list[Block]:
+        """Blocks of gates packed along the last axis: tensor[..., j*h:(j+1)*h], h being the layer's."""
+        h = config.layer_hidden(layer)
         return [Block(kind, node, ltr, (*rows, _cols(j, h)), False) for j, (node, ltr) in enumerate(self.gate_order(config))]
 
-    def stacked(self, config: Config, kind: str, lead: Index = (), offset: int = 0, trailing: bool = True) -> list[Block]:
-        """Blocks of gates stacked along the rows: tensor[..., j*h:(j+1)*h, :]."""
-        h = config.hidden
+    def stacked(self, config: Config, kind: str, lead: Index = (), offset: int = 0, trailing: bool = True, *,
+                layer: int) -> list[Block]:
+        """Blocks of gates stacked along the rows: tensor[..., j*h:(j+1)*h, :], h being the layer's."""
+        h = config.layer_hidden(layer)
         tail: Index = (None,) if trailing else ()
         return [
             Block(kind, node, ltr, (*lead, _cols(j + offset, h), *tail), trailing)
@@ -166,7 +167,7 @@ class Framework:
     def dense_head(self, config: Config) -> list[Weight]:
         if config.out is None:
             return []
-        r = recurrent_expr(config)
+        r = top_recurrent_expr(config)
         width: Expr = r if config.merged == 1 else config.merged * r
         name = self.head_name
         bias = [weight(config, self.tensor_name(config, None, None, "head_bias"), name, (O,), [Block("head_b", "", "", (None,), False)])]

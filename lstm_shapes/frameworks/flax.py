@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..params import H, Block, Weight, layer_input_expr, part_name, weight
+from ..params import Block, Weight, hidden_expr, layer_input_expr, part_name, weight
 from .base import Dim, Framework, Place, SeqTensor
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class Flax(Framework):
         out: list[Weight] = []
         letters = dict((ltr, node) for node, ltr in self.gate_order(config))
         for k in range(config.layers):
-            part, inp = part_name(config, k), layer_input_expr(config, k)
+            part, inp, H = part_name(config, k), layer_input_expr(config, k), hidden_expr(config, k)
             for d in range(config.directions):
                 # The cell's params come out of nn.scan sorted by name, and flatten_dict lists them so.
                 for kind in sorted(CELL_KINDS[config.cell]):
@@ -107,7 +107,7 @@ class Flax(Framework):
         return tuple(out + self.dense_head(config))
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
-        x, h, D = config.input, config.hidden, config.directions
+        x, h, D = config.input, config.top_hidden, config.directions
         bt = (n, t) if config.batch_first else (t, n)
         major = "" if config.batch_first else " (time_major=True)"
         out = [

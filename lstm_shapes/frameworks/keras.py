@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..params import H, Weight, layer_input_expr, part_name, weight
+from ..params import Weight, hidden_expr, layer_input_expr, part_name, weight
 from .base import Dim, Framework, Place, SeqTensor, merge
 
 if TYPE_CHECKING:
@@ -74,21 +74,24 @@ class Keras(Framework):
         g = config.gates
         out: list[Weight] = []
         for k in range(config.layers):
-            inp, part = layer_input_expr(config, k), part_name(config, k)
+            inp, part, h = layer_input_expr(config, k), part_name(config, k), hidden_expr(config, k)
             for d in range(config.directions):
                 def named(kind: str) -> str:
                     return self.tensor_name(config, k, d, kind)
-                out.append(weight(config, named("kernel"), part, (inp, g * H), self.side_by_side(config, "W"), k, d))
-                out.append(weight(config, named("recurrent_kernel"), part, (H, g * H), self.side_by_side(config, "U"), k, d))
+                out.append(weight(config, named("kernel"), part, (inp, g * h), self.side_by_side(config, "W", layer=k), k, d))
+                out.append(weight(config, named("recurrent_kernel"), part, (h, g * h), self.side_by_side(config, "U", layer=k),
+                                  k, d))
                 if self.biases_per_gate(config) == 2:
-                    blocks = self.side_by_side(config, "bx", rows=(0,)) + self.side_by_side(config, "bh", rows=(1,))
-                    out.append(weight(config, named("bias"), part, (2, g * H), blocks, k, d))
+                    blocks = (self.side_by_side(config, "bx", rows=(0,), layer=k)
+                              + self.side_by_side(config, "bh", rows=(1,), layer=k))
+                    out.append(weight(config, named("bias"), part, (2, g * h), blocks, k, d))
                 elif config.bias:
-                    out.append(weight(config, named("bias"), part, (g * H,), self.side_by_side(config, "b", rows=()), k, d))
+                    out.append(weight(config, named("bias"), part, (g * h,), self.side_by_side(config, "b", rows=(), layer=k),
+                                      k, d))
         return tuple(out + self.dense_head(config))
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
-        x, h, D = config.input, config.hidden, config.directions
+        x, h, D = config.input, config.top_hidden, config.directions
         w = config.merged * h
         out = [SeqTensor("input", (n, t, x), "the input sequence")]
         if config.merge_mode == "none":  # Bidirectional(merge_mode=None) returns [forward, backward]
@@ -111,7 +114,7 @@ class Keras(Framework):
     def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
         last = run.finals[-1]
         if config.merge_mode == "none":
-            h, seq = config.hidden, run.layer_outputs[-1].transpose(1, 0, 2)
+            h, seq = config.top_hidden, run.layer_outputs[-1].transpose(1, 0, 2)
             out = {"forward_output": last[0][0], "backward_output": last[1][0],
                    "forward_sequences": seq[..., :h], "backward_sequences": seq[..., h:]}
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..params import H, Block, Weight, layer_input_expr, part_name, weight
+from ..params import Block, Weight, hidden_expr, layer_input_expr, part_name, weight
 from .base import Dim, Framework, Place, SeqTensor
 
 if TYPE_CHECKING:
@@ -64,15 +64,15 @@ class MLX(Framework):
         w_name, u_name, b_name, *rest = TENSORS[config.cell]
         out: list[Weight] = []
         for k in range(config.layers):
-            part, inp = part_name(config, k), layer_input_expr(config, k)
+            part, inp, H = part_name(config, k), layer_input_expr(config, k), hidden_expr(config, k)
 
             def named(kind: str) -> str:
                 return self.tensor_name(config, k, 0, kind)
 
-            out.append(weight(config, named(w_name), part, (g * H, inp), self.stacked(config, "W"), k, 0))
-            out.append(weight(config, named(u_name), part, (g * H, H), self.stacked(config, "U"), k, 0))
+            out.append(weight(config, named(w_name), part, (g * H, inp), self.stacked(config, "W", layer=k), k, 0))
+            out.append(weight(config, named(u_name), part, (g * H, H), self.stacked(config, "U", layer=k), k, 0))
             if config.bias:
-                bias = self.stacked(config, "b", trailing=False)
+                bias = self.stacked(config, "b", trailing=False, layer=k)
                 out.append(weight(config, named(b_name), part, (g * H,), bias, k, 0))
                 if rest:
                     bhn = [Block("bh", "n_t", "n", (None,), False)]
@@ -80,7 +80,7 @@ class MLX(Framework):
         return tuple(out + self.dense_head(config))
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
-        x, h = config.input, config.hidden
+        x, h = config.input, config.top_hidden
         top = "the last layer's " if config.layers > 1 else ""
         out = [
             SeqTensor("input", (n, t, x), f"the input sequence (or ({t}, {x}) without a batch)"),

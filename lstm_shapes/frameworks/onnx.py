@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..params import H, Block, Weight, layer_input_expr, part_name, weight
+from ..params import Block, Weight, hidden_expr, layer_input_expr, part_name, weight
 from .base import Dim, Framework, Place, SeqTensor, _cols
 
 if TYPE_CHECKING:
@@ -63,19 +63,20 @@ class ONNX(Framework):
         return {"W": f"W{sub}", "U": f"R{sub}", "bx": f"Wb{sub}", "bh": f"Rb{sub}", "P": f"P{sub}"}.get(block.kind, block.kind)
 
     def weights(self, config: Config) -> tuple[Weight, ...]:
-        g, h, D = config.gates, config.hidden, config.directions
+        g, D = config.gates, config.directions
         out: list[Weight] = []
         for k in range(config.layers):
             part, inp = part_name(config, k), layer_input_expr(config, k)
+            h, H = config.layer_hidden(k), hidden_expr(config, k)
 
             def named(kind: str) -> str:
                 return self.tensor_name(config, k, None, kind)
             # One tensor holds both directions: index 0 forward, 1 reverse.
-            out.append(weight(config, named("W"), part, (D, g * H, inp), self.stacked(config, "W", lead=("d",)), k))
-            out.append(weight(config, named("R"), part, (D, g * H, H), self.stacked(config, "U", lead=("d",)), k))
+            out.append(weight(config, named("W"), part, (D, g * H, inp), self.stacked(config, "W", lead=("d",), layer=k), k))
+            out.append(weight(config, named("R"), part, (D, g * H, H), self.stacked(config, "U", lead=("d",), layer=k), k))
             if config.bias:
-                blocks = self.stacked(config, "bx", lead=("d",), trailing=False)
-                blocks += self.stacked(config, "bh", lead=("d",), offset=g, trailing=False)
+                blocks = self.stacked(config, "bx", lead=("d",), trailing=False, layer=k)
+                blocks += self.stacked(config, "bh", lead=("d",), offset=g, trailing=False, layer=k)
                 out.append(weight(config, named("B"), part, (D, 2 * g * H), blocks, k))
             if config.peepholes:
                 blocks = [Block("P", n, ltr, ("d", _cols(j, h)), False) for j, (n, ltr) in enumerate(PEEPHOLES)]
@@ -83,7 +84,7 @@ class ONNX(Framework):
         return tuple(out + self.dense_head(config))
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
-        x, h, D = config.input, config.hidden, config.directions
+        x, h, D = config.input, config.top_hidden, config.directions
         bt = (n, t) if config.batch_first else (t, n)
         yd = (n, t, D, h) if config.batch_first else (t, D, n, h)
         sd = (n, D, h) if config.batch_first else (D, n, h)
@@ -103,7 +104,7 @@ class ONNX(Framework):
     def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
         top, last = run.layer_outputs[-1], run.finals[-1]
         steps, batch = top.shape[0], top.shape[1]
-        y = top.reshape(steps, batch, config.directions, config.hidden).transpose(0, 2, 1, 3)  # [T, D, N, h]
+        y = top.reshape(steps, batch, config.directions, config.top_hidden).transpose(0, 2, 1, 3)  # [T, D, N, h]
         y_h = np.stack([hc[0] for hc in last])  # [D, N, h]
         if config.batch_first:
             out = {"Y": y.transpose(2, 0, 1, 3), "Y_h": y_h.transpose(1, 0, 2)}

@@ -7,14 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..params import Block, Weight
 from .base import Dim, Framework, Place, SeqTensor
-from .pytorch import stacked_symbol, stacked_weights
+from .pytorch import module_list_note, stacked_symbol, stacked_weights
 
 if TYPE_CHECKING:
     from ..config import Config
 
 # A layer's cells as its sublayers name them (`0.cell.weight_ih`, `1.cell_bw.bias_hh`), and the
 # aliases nn.LSTM also registers on itself for the cuDNN kernel (`weight_ih_l0_reverse`).
-CELL = r"(?:rnn\.)?(\d+)\.cell(_fw|_bw)?\.(weight_ih|weight_hh|bias_ih|bias_hh|weight_ho)"
+# With layers of their own sizes, one module each in a LayerList: `1.0.cell.weight_ih`.
+CELL = r"(?:rnn\.)?(?:(\d+)\.)?(\d+)\.cell(_fw|_bw)?\.(weight_ih|weight_hh|bias_ih|bias_hh|weight_ho)"
 ALIAS = r"(?:rnn\.)?(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?"
 HEAD = {"head_weight": "head.weight", "head_bias": "head.bias"}
 
@@ -51,6 +52,8 @@ class Paddle(Framework):
         # With a head, the names are those of one nn.Layer holding both: `rnn.0.cell.weight_ih`, `head.weight`.
         module = "rnn." if config.out is not None else ""
         cell = ("cell_fw", "cell_bw")[direction or 0] if config.bidirectional else "cell"
+        if config.per_layer:  # layers of their own sizes: one nn.LSTM each, in an nn.LayerList
+            return f"{module}{layer}.0.{cell}.{kind}"
         return f"{module}{layer}.{cell}.{kind}"
 
     def parse_name(self, name: str) -> Place | None:
@@ -59,13 +62,15 @@ class Paddle(Framework):
                 return (None, None, kind)
         m = re.fullmatch(CELL, name)
         if m is not None:
-            return (int(m[1]), 1 if m[2] == "_bw" else 0, m[3])
+            if m[1] is not None and m[2] != "0":  # a module of the list holds one layer
+                return None
+            return (int(m[1] if m[1] is not None else m[2]), 1 if m[3] == "_bw" else 0, m[4])
         m = re.fullmatch(ALIAS, name)
         return None if m is None else (int(m[2]), 1 if m[3] else 0, m[1])
 
     def short_name(self, name: str) -> str:
         m = re.fullmatch(CELL, name)
-        return name if m is None else name[m.end(1) + 1 :]  # `cell_fw.weight_ih`: the layer's index dropped
+        return name if m is None else name[m.end(2) + 1 :]  # `cell_fw.weight_ih`: the layer's index dropped
 
     def symbol(self, block: Block) -> str:
         return stacked_symbol(block, "W_ho")
@@ -76,13 +81,22 @@ class Paddle(Framework):
         return stacked_weights(self, config, "weight_ho", transposed=False)
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
-        x, h, r, D, L = config.input, config.hidden, config.recurrent, config.directions, config.layers
+        x, h, r, D, L = config.input, config.top_hidden, config.recurrent, config.directions, config.layers
         bt = (n, t) if config.batch_first else (t, n)
         major = "" if config.batch_first else " (time_major=True)"
         out = [
             SeqTensor("input", (*bt, x), "the input sequence" + major),
             SeqTensor("outputs", (*bt, D * r), "h_t of the last layer at every step" + (", both directions" if D > 1 else "")),
         ]
+        if config.per_layer:  # each module returns its own states
+            for k in range(L):
+                h_k, r_k, of = config.layer_hidden(k), config.layer_recurrent(k), f" of layer {k}"
+                if config.cell == "lstm":
+                    out.append(SeqTensor(f"final_states[0]{of}", (D, n, r_k), f"final h of module {k}"))
+                    out.append(SeqTensor(f"final_states[1]{of}", (D, n, h_k), f"final c of module {k}"))
+                else:
+                    out.append(SeqTensor(f"final_states{of}", (D, n, h_k), f"final h of module {k}"))
+            return out
         if config.cell == "lstm":
             out.append(SeqTensor("final_states[0]", (L * D, n, r), "final h of every layer and direction"))
             out.append(SeqTensor("final_states[1]", (L * D, n, h), "final c of every layer and direction"))
@@ -93,13 +107,24 @@ class Paddle(Framework):
     def reads(self, config: Config) -> tuple[str, str]:
         last = "outputs[:, -1]" if config.batch_first else "outputs[-1]"
         h_n = "final_states[0]" if config.cell == "lstm" else "final_states"
+        if config.per_layer:
+            h_n = f"({h_n} of layer {config.layers - 1})"
         return (f"{last}, the output at the last time step",
                 f"{h_n}[-1]" if config.directions == 1 else f"{h_n}[-2] and {h_n}[-1] side by side, the last layer's final states")
 
     def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
         top = run.layer_outputs[-1]
-        h_n = np.stack([hc[0] for layer in run.finals for hc in layer])
         out = {"outputs": top.transpose(1, 0, 2) if config.batch_first else top}
+        if config.per_layer:
+            for k, layer in enumerate(run.finals):
+                of = f" of layer {k}"
+                if config.cell == "lstm":
+                    out[f"final_states[0]{of}"] = np.stack([hc[0] for hc in layer])
+                    out[f"final_states[1]{of}"] = np.stack([hc[1] for hc in layer])
+                else:
+                    out[f"final_states{of}"] = np.stack([hc[0] for hc in layer])
+            return out
+        h_n = np.stack([hc[0] for layer in run.finals for hc in layer])
         if config.cell == "lstm":
             out["final_states[0]"] = h_n
             out["final_states[1]"] = np.stack([hc[1] for layer in run.finals for hc in layer])
@@ -108,7 +133,8 @@ class Paddle(Framework):
         return out
 
     def weight_notes(self, config: Config) -> list[str]:
-        said = ["Paddle keeps two biases per gate, bias_ih and bias_hh; they only ever appear summed. "
+        said = [module_list_note(config, "paddle.nn", "LayerList")] if config.per_layer else []
+        said += ["Paddle keeps two biases per gate, bias_ih and bias_hh; they only ever appear summed. "
                 "bias_ih_attr=False keeps them as frozen zeros, still in the state_dict."]
         said.append("state_dict() also lists the cells' tensors under the layer's aliases weight_ih_l0, weight_hh_l0, "
                     "bias_ih_l0, bias_hh_l0 (_reverse for the backward cells): the same tensors twice, counted once here.")

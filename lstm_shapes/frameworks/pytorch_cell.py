@@ -55,12 +55,12 @@ class PyTorchCell(PyTorch):
             return self.tensor_name(config, 0, 0, kind)
 
         out = [
-            weight(config, named("weight_ih"), part, (g * H, X), self.stacked(config, "W"), 0, 0),
-            weight(config, named("weight_hh"), part, (g * H, H), self.stacked(config, "U"), 0, 0),
+            weight(config, named("weight_ih"), part, (g * H, X), self.stacked(config, "W", layer=0), 0, 0),
+            weight(config, named("weight_hh"), part, (g * H, H), self.stacked(config, "U", layer=0), 0, 0),
         ]
         if config.bias:
             for kind, block in (("bias_ih", "bx"), ("bias_hh", "bh")):
-                out.append(weight(config, named(kind), part, (g * H,), self.stacked(config, block, trailing=False), 0, 0))
+                out.append(weight(config, named(kind), part, (g * H,), self.stacked(config, block, trailing=False, layer=0), 0, 0))
         return tuple(out + self.dense_head(config))
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..params import H, Block, Index, Weight, layer_input_expr, part_name, recurrent_expr, weight
+from ..params import Block, Index, Weight, hidden_expr, layer_input_expr, part_name, recurrent_expr, weight
 from .base import Dim, Framework, Place, SeqTensor, _cols
 
 if TYPE_CHECKING:
@@ -77,14 +77,14 @@ class TF1(Framework):
             block.kind, block.kind)
 
     def weights(self, config: Config) -> tuple[Weight, ...]:
-        h, r = config.hidden, recurrent_expr(config)
         out: list[Weight] = []
         for k in range(config.layers):
             part, inp = part_name(config, k), layer_input_expr(config, k)
+            h, H, r = config.layer_hidden(k), hidden_expr(config, k), recurrent_expr(config, k)
             width = config.layer_input(k)
             # TF1 multiplies concat([x_t, h_prev]) by one kernel: its first rows read x_t, the rest h_prev.
             x_rows: Index = ((0, width),)
-            h_rows: Index = ((width, width + config.recurrent),)
+            h_rows: Index = ((width, width + config.layer_recurrent(k)),)
             for d in range(config.directions):
                 def named(kind: str) -> str:
                     return self.tensor_name(config, k, d, kind)
@@ -102,9 +102,10 @@ class TF1(Framework):
                                       [Block("b", n, ltr, ((0, h),), False) for n, ltr in cand], k, d))
                     continue
                 g = config.gates
-                kernel = self.side_by_side(config, "W", rows=x_rows) + self.side_by_side(config, "U", rows=h_rows)
+                kernel = (self.side_by_side(config, "W", rows=x_rows, layer=k)
+                          + self.side_by_side(config, "U", rows=h_rows, layer=k))
                 out.append(weight(config, named("kernel"), part, (inp + r, g * H), kernel, k, d))
-                out.append(weight(config, named("bias"), part, (g * H,), self.side_by_side(config, "b", rows=()), k, d))
+                out.append(weight(config, named("bias"), part, (g * H,), self.side_by_side(config, "b", rows=(), layer=k), k, d))
                 if config.peepholes:
                     for node, ltr in PEEPHOLES:
                         out.append(weight(config, named(f"w_{ltr}_diag"), part, (H,), [Block("P", node, ltr, (None,), False)], k, d))
@@ -114,7 +115,7 @@ class TF1(Framework):
         return tuple(out + self.dense_head(config))
 
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
-        x, h, r, D, L = config.input, config.hidden, config.recurrent, config.directions, config.layers
+        x, r, D, L = config.input, config.recurrent, config.directions, config.layers
         bt = (n, t) if config.batch_first else (t, n)
         out = [SeqTensor("inputs", (*bt, x), "the input sequence" + ("" if config.batch_first else " (time_major=True)"))]
         if D > 1 and L == 1:  # bidirectional_dynamic_rnn returns the two directions apart
@@ -127,7 +128,7 @@ class TF1(Framework):
             out.append(SeqTensor("outputs", (*bt, D * r), what))
         for d in range(D):
             for k in range(L):
-                at = self._state(config, k, d)
+                at, h, r = self._state(config, k, d), config.layer_hidden(k), config.layer_recurrent(k)
                 if config.cell == "lstm":
                     out.append(SeqTensor(f"{at}.c", (n, h), "final c"))
                     out.append(SeqTensor(f"{at}.h", (n, r), "final h"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..params import H, Weight, layer_input_expr, part_name, weight
+from ..params import Weight, hidden_expr, layer_input_expr, part_name, weight
 from .keras import Keras
 
 if TYPE_CHECKING:
@@ -54,16 +54,17 @@ class TfKerasCuDNN(TfKeras):
         g = config.gates
         out: list[Weight] = []
         for k in range(config.layers):
-            inp, part = layer_input_expr(config, k), part_name(config, k)
+            inp, part, hk = layer_input_expr(config, k), part_name(config, k), hidden_expr(config, k)
             for d in range(config.directions):
                 def named(kind: str) -> str:
                     return self.tensor_name(config, k, d, kind)
-                out.append(weight(config, named("kernel"), part, (inp, g * H), self.side_by_side(config, "W"), k, d))
-                out.append(weight(config, named("recurrent_kernel"), part, (H, g * H), self.side_by_side(config, "U"), k, d))
-                h = config.hidden
+                out.append(weight(config, named("kernel"), part, (inp, g * hk), self.side_by_side(config, "W", layer=k), k, d))
+                out.append(weight(config, named("recurrent_kernel"), part, (hk, g * hk),
+                                  self.side_by_side(config, "U", layer=k), k, d))
+                h = config.layer_hidden(k)
                 halves = [b._replace(at=((b.at[0][0] + s * g * h, b.at[0][1] + s * g * h),))
-                          for s, kind in enumerate(("bx", "bh")) for b in self.side_by_side(config, kind, rows=())]
-                out.append(weight(config, named("bias"), part, (2 * g * H,), halves, k, d))
+                          for s, kind in enumerate(("bx", "bh")) for b in self.side_by_side(config, kind, rows=(), layer=k)]
+                out.append(weight(config, named("bias"), part, (2 * g * hk,), halves, k, d))
         return tuple(out + self.dense_head(config))
 
     def weight_notes(self, config: Config) -> list[str]:
