@@ -78,6 +78,23 @@ class Size(click.ParamType):  # type: ignore[type-arg]  # generic only in newer 
         return checked
 
 
+class Sizes(Size):
+    """A size, or one size per layer apart by commas: `256` or `128,64`."""
+
+    name = "N[,N...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (int, tuple)) or "," not in str(value):
+            return value if isinstance(value, tuple) else super().convert(value, param, ctx)
+        option = param.opts[0] if param is not None else "size"
+        parts = str(value).split(",")
+        for part in parts:
+            if not (part.isascii() and part.isdigit()) or not 1 <= int(part) <= self.limit:
+                self.fail(f"{option} must be whole numbers from 1 to {self.limit:,} apart by commas, one per layer "
+                          f"(e.g. 128,64), got {str(value)!r}", param, ctx)
+        return tuple(int(part) for part in parts)
+
+
 def _int_or_none(text: str) -> int | None:
     """What Python's int() makes of `text`, which takes more than a size should."""
     try:
@@ -288,7 +305,8 @@ def _click_option(option: Option, default: Any, fit: bool) -> Callable[[F], F]:
     if option.choices:
         return click.option(option.flags, type=click.Choice(option.choices), help=text, **given)
     if option.limit is not None:
-        return click.option(option.flags, _dest(option), type=Size(option.limit), help=text, **given)
+        kind = Sizes(option.limit) if option.per_layer else Size(option.limit)
+        return click.option(option.flags, _dest(option), type=kind, help=text, **given)
     if "/" in option.flags:  # on, off, or the framework's default
         return click.option(option.flags, default=None, help=text)
     return click.option(option.flags, _dest(option), is_flag=True, help=text)

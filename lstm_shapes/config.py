@@ -38,13 +38,14 @@ class Option(NamedTuple):
     limit: int | None = MAX_SIZE  # a size up to this; None for a choice or a flag
     required: bool = False
     in_fit: bool = True  # `fit` searches the hidden size; the rest change no parameter count
+    per_layer: bool = False  # a size, or one per layer apart by commas (128,64)
 
 
 # The model options, in the order the help lists them: the one place a Config field meets its option.
 OPTIONS = (
     Option("input", "--input", "Input features per time step (x).", required=True),
     Option("hidden", "--hidden", "Hidden units of the cell (h): every gate and c_t. Sizes apart by commas give one per "
-           "layer: 128,64 stacks LSTM(128) and LSTM(64).", required=True, in_fit=False),
+           "layer: 128,64 stacks LSTM(128) and LSTM(64).", required=True, in_fit=False, per_layer=True),
     Option("out", "--out", "Outputs of a dense head after h_t (o); none if left out."),
     Option("framework", "--framework", "Whose names, layouts and gate order.", NAMES, None),
     Option("cell", "--cell", "The recurrent cell.", CELLS, None),

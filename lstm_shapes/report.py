@@ -142,7 +142,7 @@ class Report:
     def __repr__(self) -> str:
         cfg = self.config
         head = f" o={cfg.out}" if cfg.out is not None else ""
-        return f"<Report {CELL_NAMES[cfg.cell]} {cfg.framework} x={cfg.input} h={cfg.hidden}{head}: {self.total_params:,} params>"
+        return f"<Report {CELL_NAMES[cfg.cell]} {cfg.framework} x={cfg.input} h={cfg.hidden_text}{head}: {self.total_params:,} params>"
 
 
 def build(config: Config, *, explain: bool = False, show_cost: bool = False) -> Report:

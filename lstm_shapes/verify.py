@@ -203,8 +203,8 @@ def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray,
         finals.append([])
         for d in range(cfg.directions):
             cell = _Cell(report, _cell_params(report, arrays, k, d))
-            h = np.zeros((batch, cfg.recurrent), dtype=xs.dtype)
-            c = np.zeros((batch, cfg.hidden), dtype=xs.dtype) if cfg.cell == "lstm" else None
+            h = np.zeros((batch, cfg.layer_recurrent(k)), dtype=xs.dtype)
+            c = np.zeros((batch, cfg.layer_hidden(k)), dtype=xs.dtype) if cfg.cell == "lstm" else None
             if initial is not None:
                 h, c = initial[k][d]
             seq_out: list[Any] = [None] * steps_n
@@ -375,8 +375,9 @@ def verify(report: Report, *, batch: int | None = None, steps: int | None = None
 def _needed(report: Report, weight: Weight, block: Block) -> tuple[int, ...]:
     """The shape a block must have as the step uses it, from the sizes alone: W (in, h), U (r, h), ..."""
     cfg = report.config
-    h, r, directions = cfg.hidden, cfg.proj or cfg.hidden, cfg.merged
-    reads = cfg.input if not weight.layer else directions * r  # layer k > 0 reads the D·r-wide output below
+    k = weight.layer if weight.layer is not None else cfg.layers - 1  # the head reads the last layer
+    h, r, directions = cfg.layer_hidden(k), cfg.layer_recurrent(k), cfg.merged
+    reads = cfg.layer_input(k)  # layer k > 0 reads the D·r-wide output below
     if block.kind == "W":
         return (reads, h)
     if block.kind == "U":

@@ -324,7 +324,7 @@ class Case(NamedTuple):
     cell: str
     reset_after: object  # None, True or False
     input: int
-    hidden: int
+    hidden: object  # int, or one int per layer (a tuple)
     out: object  # None or int
     layers: int
     bidirectional: bool
@@ -335,8 +335,9 @@ class Case(NamedTuple):
     @property
     def id(self):
         ra = "" if self.reset_after is None else "-ra%d" % self.reset_after
-        return "%s%s-x%d-h%d-o%s-L%d%s%s-N%dT%d" % (
-            self.cell, ra, self.input, self.hidden, self.out, self.layers,
+        hidden = ",".join(map(str, self.hidden)) if isinstance(self.hidden, tuple) else self.hidden
+        return "%s%s-x%d-h%s-o%s-L%d%s%s-N%dT%d" % (
+            self.cell, ra, self.input, hidden, self.out, self.layers,
             "-bi" if self.bidirectional else "",
             "" if self.bias else "-nobias", self.batch, self.seq_len,
         )
@@ -381,7 +382,15 @@ def make_grid():
         Case("rnn", None, 32, 1, None, 1, True, True, 3, 1),
         Case("lstm", None, 3, 17, None, 1, False, True, 2, 2),
     ]
-    return cases, extremes
+    # Layers of their own sizes (--hidden 17,3,...): LSTM(17, return_sequences=True) -> LSTM(3) -> ...
+    per_layer = [
+        Case("lstm", None, 3, (17, 5), 2, 2, False, True, 2, 4),
+        Case("lstm", None, 4, (3, 32, 1), None, 3, True, True, 3, 5),
+        Case("gru", True, 5, (32, 17), 3, 2, True, False, 2, 4),
+        Case("gru", False, 1, (5, 3, 17), 1, 3, False, True, 1, 4),
+        Case("rnn", None, 17, (1, 32), None, 2, True, True, 2, 5),
+    ]
+    return cases, extremes + per_layer
 
 
 GENERATED, EXTREMES = make_grid()
@@ -393,7 +402,7 @@ KGRID_IDS = [case.id for case in KGRID]
 KNUM = [
     case if case.seq_len >= 4 else case._replace(seq_len=4)
     for case in GENERATED[::3]
-] + EXTREMES[:2]
+] + EXTREMES[:2] + [case for case in EXTREMES if isinstance(case.hidden, tuple)]
 KNUM_IDS = [case.id for case in KNUM]
 
 
@@ -406,11 +415,12 @@ def fresh_session():
         keras.backend.clear_session()
 
 
-def recurrent_layer(case, **kwargs):
-    """One recurrent layer of `case`, Bidirectional (concat) if asked."""
+def recurrent_layer(case, k=-1, **kwargs):
+    """Layer k of `case` (the last by default), Bidirectional (concat) if asked."""
     if case.cell == "gru":
         kwargs["reset_after"] = case.reset_after
-    layer = RNN_LAYERS[case.cell](case.hidden, use_bias=case.bias, **kwargs)
+    units = case.hidden[k] if isinstance(case.hidden, tuple) else case.hidden
+    layer = RNN_LAYERS[case.cell](units, use_bias=case.bias, **kwargs)
     if case.bidirectional:
         layer = keras.layers.Bidirectional(layer)
     return layer
@@ -425,7 +435,7 @@ def contract_model(case):
     y = inp
     stack = []
     for k in range(case.layers):
-        layer = recurrent_layer(case, return_sequences=k < case.layers - 1)
+        layer = recurrent_layer(case, k, return_sequences=k < case.layers - 1)
         y = layer(y)
         stack.append(layer)
     dense = None
@@ -481,8 +491,8 @@ def keras_sequence_shapes(case, concrete):
     n, t = (case.batch, case.seq_len) if concrete else (None, None)
     inp = keras.Input(shape=(t, case.input), batch_size=n)
     y = inp
-    for _ in range(case.layers - 1):
-        y = recurrent_layer(case, return_sequences=True)(y)
+    for k in range(case.layers - 1):
+        y = recurrent_layer(case, k, return_sequences=True)(y)
     output = recurrent_layer(case)(y)
     sequences = recurrent_layer(case, return_sequences=True)(y)
     with_state = recurrent_layer(case, return_state=True)(y)
@@ -515,7 +525,7 @@ def test_grid_is_large_and_covers_every_axis():
     assert len(KGRID) >= 100
     assert len(set(KGRID)) == len(KGRID)
     for cell, reset_after in CELL_VARIANTS:
-        block = [c for c in KGRID if (c.cell, c.reset_after) == (cell, reset_after)]
+        block = [c for c in KGRID if (c.cell, c.reset_after) == (cell, reset_after) and isinstance(c.hidden, int)]
         assert {(c.input, c.hidden) for c in block} == {
             (x, h) for x in SIZES for h in SIZES}
         assert {(c.layers, c.bidirectional, c.bias, c.out is None) for c in block} == set(
@@ -638,7 +648,7 @@ def keras_numeric(case):
     # states come in the order state_names() says.
     np.testing.assert_allclose(
         model_out, want["logits" if dense is not None else "output"], **TOL)
-    seq, h = want["sequences"], case.hidden
+    seq, h = want["sequences"], case.hidden[-1] if isinstance(case.hidden, tuple) else case.hidden
     if case.bidirectional:
         np.testing.assert_allclose(want["forward_state_h"], seq[:, -1, :h], **TOL)
         np.testing.assert_allclose(want["backward_state_h"], seq[:, 0, h:], **TOL)

@@ -77,7 +77,11 @@ def plural(n: int, noun: str) -> str:
 def heading(report: Report) -> tuple[str, str]:
     """A title line and a line naming the symbols and the variant."""
     cfg = report.config
-    sizes = [f"x = {plural(cfg.input, 'input')}", f"h = {plural(cfg.hidden, 'hidden unit')}"]
+    sizes = [f"x = {plural(cfg.input, 'input')}"]
+    if cfg.per_layer:  # h0, h1, ...: each layer's own
+        sizes += [f"h{k} = {plural(size, 'hidden unit')}" for k, size in enumerate(cfg.sizes)]
+    else:
+        sizes.append(f"h = {plural(cfg.hidden, 'hidden unit')}")
     if cfg.proj is not None:
         sizes.append(f"p = {plural(cfg.proj, 'projected unit')}")
     if cfg.out is not None:
