@@ -21,6 +21,7 @@ from .frameworks import NAMES, REGISTRY, Framework
 
 Shape = tuple[int, ...]
 SIZE = object()  # a candidate's placeholder for a size the shapes must give
+SIZES = object()  # a candidate's placeholder for one hidden size per layer (h0, h1, ...)
 # Sizes for the probe build: any valid ones do, since only the weights' symbolic dimensions are read.
 PROBE = {"input": 7, "hidden": 5, "proj": 3, "out": 2}
 SYMBOL_FIELD = {"x": "input", "h": "hidden", "p": "proj", "o": "out"}
@@ -108,8 +109,10 @@ def parse_tensors(fw: Framework, tensors: Mapping[str, Shape]) -> Parse:
 
 def _solve(fw: Framework, shape: dict[str, object], known: Mapping[str, Shape]) -> Near | None:
     """The candidate's configuration with sizes solved from `known`, and how its probe's weights at them differ."""
+    layers = shape["layers"]
+    assert isinstance(layers, int)
     try:
-        probe = Config(**{k: PROBE[k] if v is SIZE else v for k, v in shape.items()})  # type: ignore[arg-type]
+        probe = Config(**{k: _probe(k, v, layers) for k, v in shape.items()})  # type: ignore[arg-type]
     except ConfigError:
         return None
     weights = fw.weights(probe)
@@ -117,12 +120,21 @@ def _solve(fw: Framework, shape: dict[str, object], known: Mapping[str, Shape]) 
     sizes = _unify(given, set(probe.symbols))
     if sizes is None:
         return None
-    solved = {SYMBOL_FIELD[s]: v for s, v in sizes.items()}
+    solved: dict[str, object] = {SYMBOL_FIELD[s]: v for s, v in sizes.items() if s in SYMBOL_FIELD}
+    if shape["hidden"] is SIZES:
+        solved["hidden"] = tuple(sizes[f"h{k}"] for k in range(layers))
     try:
-        config = Config(**{k: solved[k] if v is SIZE else v for k, v in shape.items()})  # type: ignore[arg-type]
+        config = Config(**{k: solved[k] if v is SIZE or v is SIZES else v for k, v in shape.items()})  # type: ignore[arg-type]
     except ConfigError:
         return None
     return _differ(config, {w.name: tuple(e.evaluate(sizes) for e in w.dims) for w in weights}, known)
+
+
+def _probe(field: str, value: object, layers: int) -> object:
+    """A candidate's value for the probe build: probe sizes, distinct per layer where each has its own."""
+    if value is SIZES:
+        return tuple(PROBE[field] + k for k in range(layers))
+    return PROBE[field] if value is SIZE else value
 
 
 def _built(fw: Framework, config: Config, known: Mapping[str, Shape]) -> Near:
@@ -215,3 +227,5 @@ def candidates(
             if proj:
                 shape["proj"] = SIZE
             yield shape
+            if layers > 1:  # the layers may each have a size of their own
+                yield dict(shape, hidden=SIZES)

@@ -42,10 +42,14 @@ def configs(draw: st.DrawFn, max_size: int = 24) -> Config:
         batch_first=draw(st.sampled_from([None, *get(framework).batch_first_choices])),
         dtype=draw(st.sampled_from(["float32", "float16", "bfloat16", "int8"])),
     )
+    smallest = hidden
+    if options["layers"] > 1 and draw(st.booleans()):  # each layer its own size (--hidden 7,3)
+        sizes = draw(st.lists(st.integers(1, max_size), min_size=options["layers"], max_size=options["layers"]))
+        options["hidden"], smallest = tuple(sizes), min(sizes)
     if cell == "lstm" and get(framework).has_proj and draw(st.booleans()):
         if get(framework).proj_below_hidden:
-            assume(hidden > 1)
-            options["proj"] = draw(st.integers(1, hidden - 1))
+            assume(smallest > 1)
+            options["proj"] = draw(st.integers(1, smallest - 1))
         else:
             options["proj"] = draw(st.integers(1, max_size))
     if cell == "lstm" and get(framework).has_peepholes:
@@ -61,7 +65,7 @@ def count_by_hand(c: Config) -> int:
     """The total as each framework's documentation lays out its tensors, written apart from params.py."""
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[c.cell]
     directions = 2 if c.bidirectional else 1
-    r = c.proj or c.hidden  # h_t is p wide with a projection
+    hs = c.hidden if isinstance(c.hidden, tuple) else (c.hidden,) * c.layers  # each layer's h
     # Bias vectors per gate: PyTorch's layers and cells and Paddle (bias_ih, bias_hh), ONNX (Wb, Rb),
     # CuDNNLSTM/CuDNNGRU (8h, 6h) and Keras' reset_after GRU ((2, 3h)) keep two; Keras otherwise and TF1 keep one.
     two = c.framework in ("pytorch", "pytorch-cell", "onnx", "paddle", "tf-keras-cudnn") or (
@@ -70,15 +74,16 @@ def count_by_hand(c: Config) -> int:
     # Flax's GRUCell adds hn/bias to its one bias per gate: 4 vectors of h, not 3 (its source, recurrent.py).
     flax_gru = c.framework == "flax" and c.cell == "gru"
     total = 0
-    for layer in range(c.layers):
-        reads = c.input if layer == 0 else directions * r
-        one = gates * c.hidden * (reads + r + biases) + (c.hidden if flax_gru else 0)
-        one += 3 * c.hidden if c.peepholes else 0  # i, f, o diagonals
-        one += c.hidden * c.proj if c.proj else 0
-        one += c.hidden if c.framework == "mlx" and c.cell == "gru" and c.bias else 0  # MLX's GRU bhn
+    for layer, h in enumerate(hs):
+        r = c.proj or h  # h_t is p wide with a projection
+        reads = c.input if layer == 0 else directions * (c.proj or hs[layer - 1])
+        one = gates * h * (reads + r + biases) + (h if flax_gru else 0)
+        one += 3 * h if c.peepholes else 0  # i, f, o diagonals
+        one += h * c.proj if c.proj else 0
+        one += h if c.framework == "mlx" and c.cell == "gru" and c.bias else 0  # MLX's GRU bhn
         total += directions * one
     if c.out is not None:
-        total += c.out * (directions * r + 1)
+        total += c.out * (directions * (c.proj or hs[-1]) + 1)
     return total
 
 
