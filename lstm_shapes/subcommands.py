@@ -13,6 +13,7 @@ import click
 
 from .command import (Command, Group, Size, config_options, emit, main_command, message_of, model_options,
                       render_plain)
+from .config import MAX_SIZE
 from .errors import LstmShapesError
 from .fit import MAX_BUDGET
 from .render import FIT_FORMATS, FORMATS, render
@@ -116,9 +117,34 @@ def fit_output(budget: int, fmt: str, params: dict[str, Any]) -> str:
     """The best hidden size for `budget` under the command's other options, in format `fmt`."""
     from .fit import fit
 
+    pattern = params.pop("hidden_pattern", None)
     options = config_options(params)
     del options["hidden"]
-    return render(fit(budget, **options), fmt)
+    return render(fit(budget, pattern, **options), fmt)
+
+
+class HiddenPattern(Size):
+    """Fit's --hidden: sizes to keep and H where the search goes, one per layer (`128,H`)."""
+
+    name = "SIZES"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        parts = str(value).split(",")
+        pattern: list[int | None] = []
+        for part in parts:
+            if part in ("H", "h"):
+                pattern.append(None)
+            elif part.isascii() and part.isdigit() and 1 <= int(part) <= MAX_SIZE:
+                pattern.append(int(part))
+            else:
+                pattern = []
+                break
+        if not pattern or None not in pattern:
+            self.fail(f"--hidden must be sizes from 1 to {MAX_SIZE:,} and H where fit searches, one per layer "
+                      f"apart by commas (e.g. 128,H), got {str(value)!r}", param, ctx)
+        return tuple(pattern)
 
 
 def shlex_quote(text: str) -> str:
@@ -132,10 +158,14 @@ def shlex_quote(text: str) -> str:
 Examples:
   lstm-shapes fit --params 1000000 --input 128
   lstm-shapes fit --params 1000000 --input 128 --framework pytorch --layers 2 --bidirectional
-  lstm-shapes fit --params 50000 --input 40 --cell gru --out 10 --format json""")
+  lstm-shapes fit --params 50000 --input 40 --cell gru --out 10 --format json
+  lstm-shapes fit --params 200000 --input 40 --hidden 128,H --out 10""")
 @click.option("--params", "budget", type=Size(MAX_BUDGET), required=True,
               help=f"The parameter budget: a whole number from 1 to {MAX_BUDGET:,}.")
 @model_options(fit=True)
+@click.option("--hidden", "hidden_pattern", type=HiddenPattern(), default=None,
+              help="Layers of their own sizes: a size to keep per layer, and H where fit searches "
+                   "(128,H: the largest second layer beside a first of 128). Default: H for every layer.")
 @click.option("--format", "-f", "fmt", type=click.Choice(FIT_FORMATS), default="text",
               show_default=True, help="Output format.")
 def fit_command(budget: int, fmt: str, **params: Any) -> None:

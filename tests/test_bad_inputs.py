@@ -37,7 +37,7 @@ COMMAND_LINE = [
     (["--input", "4", "--hidden", "2", "--nope"], "No such option '--nope'", 2),
     (["fit", "--input", "4"], "--params is required", 2),
     (["fit", "--params", "-5", "--input", "4"], "--params must be a whole number from 1 to", 2),
-    (["fit", "--params", "100", "--input", "4", "--hidden", "2"], "No such option '--hidden'", 2),
+    (["fit", "--params", "100", "--input", "4", "--hidden", "2"], "--hidden must be sizes from 1 to 10,000,000 and H where fit searches", 2),
     (["docs", "check", "no-such-file.md"], "error: no-such-file.md: no such file or directory", 2),
     (["docs", "lint"], "No such command 'lint'", 2),
 ]

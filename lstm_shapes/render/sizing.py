@@ -18,7 +18,7 @@ def _row(report: Report | None, budget: int, side: str) -> tuple[str, ...] | Non
         return None
     diff = report.total_params - budget
     formula = " + ".join(p.formula.render(report.config.symbols) for p in report.parts)
-    return (side, str(report.config.hidden), count(report.total_params), f"{diff:+,}", formula)
+    return (side, report.config.hidden_text, count(report.total_params), f"{diff:+,}", formula)
 
 
 def fit_document(result: Fit) -> tuple[list[str], tuple[Table, ...], list[str]]:
@@ -32,12 +32,12 @@ def fit_document(result: Fit) -> tuple[list[str], tuple[Table, ...], list[str]]:
                Column("count"))
     notes = []
     if result.below is None:
-        notes.append(f"Even the smallest hidden size, {cfg.hidden}, needs {example.total_params:,} parameters.")
+        notes.append(f"Even the smallest hidden size, {cfg.hidden_text}, needs {example.total_params:,} parameters.")
     elif result.above is None:
         notes.append("The largest hidden size allowed still fits the budget.")
     else:
         share = result.below.total_params / result.budget
-        notes.append(f"Best fit: --hidden {result.below.config.hidden}, {share:.2%} of the budget.")
+        notes.append(f"Best fit: --hidden {result.below.config.hidden_text}, {share:.2%} of the budget.")
     return head, (Table("Fit", columns, tuple(rows)),), notes
 
 
@@ -48,5 +48,5 @@ def fit_csv(result: Fit) -> str:
     writer.writerow(("fits", "hidden", "params", "difference"))
     for report, name in ((result.below, "within"), (result.above, "over")):
         if report is not None:
-            writer.writerow((name, report.config.hidden, report.total_params, report.total_params - result.budget))
+            writer.writerow((name, report.config.hidden_text, report.total_params, report.total_params - result.budget))
     return buffer.getvalue()
