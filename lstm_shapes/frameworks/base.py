@@ -260,7 +260,7 @@ class Framework:
         last, final = self.head_reads_texts
         if config.head_reads == "every-step":
             said.append(f"The head applies the same weights to {self.every_step(config)} at every step, so the logits "
-                        f"keep its time axis (--head-reads last-step reads only {self.reads(config)[0]}).")
+                        f"keep its time axis. --head-reads last-step reads only {self.reads(config)[0]}.")
             if config.bidirectional:
                 said.append("At step t the head reads both directions' h_t: the forward one has seen the steps up "
                             "to t, the backward one those from t to the end.")
