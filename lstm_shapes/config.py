@@ -22,8 +22,10 @@ FRAMEWORKS = NAMES
 # reads. "last-step" is the top layer's output at the last time step (PyTorch's output[-1]);
 # "final-states" is each direction's final h (PyTorch's h_n[-D:], Keras' Bidirectional output).
 # They differ only with a backward direction, whose last-step output has seen one step.
+# "every-step" is the top layer's output at every step (Keras' return_sequences=True, PyTorch's
+# output): logits (B, T, o) from the same weights.
 HEAD_ACTIVATIONS = ("softmax", "sigmoid", "none")
-HEAD_READS = ("last-step", "final-states")
+HEAD_READS = ("last-step", "final-states", "every-step")
 # Keras Bidirectional's merge_mode: how the two directions' outputs become one ("none" keeps two tensors).
 MERGE_MODES = ("concat", "sum", "mul", "ave", "none")
 
@@ -37,7 +39,9 @@ class Option(NamedTuple):
     choices: tuple[str, ...] = ()  # empty for a size or a flag
     limit: int | None = MAX_SIZE  # a size up to this; None for a choice or a flag
     required: bool = False
-    in_fit: bool = True  # `fit` searches the hidden size; the rest change no parameter count
+    # `fit` searches the hidden size and leaves out the options that change no count, save --head-reads:
+    # that one also decides whether the framework can have the model at all (a cell cannot read every step).
+    in_fit: bool = True
     per_layer: bool = False  # a size, or one per layer apart by commas (128,64)
 
 
@@ -69,9 +73,9 @@ OPTIONS = (
            "The head's activation. Default: softmax for two or more outputs, none for one.", HEAD_ACTIVATIONS, None,
            in_fit=False),
     Option("head_bias", "--no-head-bias", "A dense head without biases.", limit=None),
-    Option("head_reads", "--head-reads", "What the head reads: the last step's output, or each direction's final "
-           "state (they differ when bidirectional). Default: final-states for keras, last-step elsewhere.",
-           HEAD_READS, None, in_fit=False),
+    Option("head_reads", "--head-reads", "What the head reads: the last step's output, each direction's final "
+           "state (they differ when bidirectional), or the output at every step, giving (B, T, o). "
+           "Default: final-states for keras, last-step elsewhere.", HEAD_READS, None),
 )
 
 
@@ -205,6 +209,11 @@ class Config:
                                                      f"{names(having('has_bidirectional'))} have it")
         if self.merge_mode != "concat":
             self._check_merge_mode(fw)
+        if self.head_reads == "every-step" and not fw.takes_sequence:
+            raise unsupported("head_reads", self.head_reads,
+                              f"every-step is not available in {title}, which takes one time step per call: its head reads "
+                              f"that step's {fw.head_reads_texts[0]} (leave out --head-reads); "
+                              f"{names(having('takes_sequence'))} take a whole sequence")
         if self.seq_len not in (None, 1) and not fw.takes_sequence:
             raise unsupported("seq_len", self.seq_len, f"is not available in {title}, which takes one time step per call "
                                                        f"(call it T times for a sequence); "

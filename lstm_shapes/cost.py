@@ -6,8 +6,8 @@ stored):
 - A matrix product of (1, n) by (n, m) is n·m multiply-accumulates (MACs). Per time step, each
   layer and direction multiplies its input by every gate's input weights and its recurrent state by
   every gate's recurrent weights: G·h·(in + r) MACs, plus h·p for a projection. The head multiplies
-  the last output once per sequence: D·r·o. Counts are for one sequence (batch 1); a batch of B
-  costs B times as much.
+  the last output once per sequence: D·r·o; a head on every step does so at each step, T·D·r·o.
+  Counts are for one sequence (batch 1); a batch of B costs B times as much.
 - Element-wise operations (additions and multiplications outside the matrix products: adding the two
   products, the biases, the peepholes, the gating products, the state update) and activations
   (sigmoid, tanh, softmax, one per element) are counted apart, per step.
@@ -185,7 +185,8 @@ def training_memory(config: Config) -> Expr:
     in-place products (2h), and n (h); an RNN keeps h_0 and each h_t (its tanh output). Layer 0
     keeps the input (x; a copy per direction when batch-first), each later layer the previous one's whole output (D·r); a head reading
     output[-1] keeps the whole top output, one reading h_n[-1] all of h_n (L·r), one reading
-    cat(h_n[-2], h_n[-1]) its 2r copy; softmax and sigmoid keep their output (o).
+    cat(h_n[-2], h_n[-1]) its 2r copy, one on every step the whole top output (as output[-1] does);
+    softmax and sigmoid keep their output (o, or o per step for a head on every step).
     """
     d, layers, r = config.directions, config.layers, top_recurrent_expr(config)
 
@@ -198,7 +199,7 @@ def training_memory(config: Config) -> Expr:
     # direction's input product keeps its own contiguous copy.
     copies = config.batch_first and d == 2 and 1 not in (config.seq_len, config.batch)
     per_step: list[Expr] = [2 * sym("x") if copies else sym("x")]
-    head_output = config.head_reads == "last-step"
+    head_output = config.head_reads in ("last-step", "every-step")  # both keep the whole top output
     if config.per_layer:  # each layer keeps the one below's whole output, D·r of that layer
         for k in range(1, layers):
             below = recurrent_expr(config, k - 1)
@@ -210,6 +211,9 @@ def training_memory(config: Config) -> Expr:
         if whole_outputs:
             per_step.append(r if whole_outputs == 1 else whole_outputs * r)
     per_step.append(_every_layer(config, cell))
+    activated = config.out is not None and config.head_activation != "none"
+    if activated and config.head_reads == "every-step":
+        per_step.append(O)
     kept: Expr = T * _sum(per_step)
     once: list[Expr] = []
     if config.cell == "rnn":
@@ -218,7 +222,7 @@ def training_memory(config: Config) -> Expr:
         # cat(h_n[-2], h_n[-1]) is a 2r copy; h_n[-1] keeps its h_n: every layer's, or one module's
         width = d if d == 2 or config.per_layer else layers
         once.append(r if width == 1 else width * r)
-    if config.out is not None and config.head_activation != "none":
+    if activated and config.head_reads != "every-step":
         once.append(O)
     return kept if not once else kept + _sum(once)
 
@@ -286,12 +290,14 @@ def costs(config: Config, total_params: int, dtype: str = "float32") -> tuple[Co
 
     step = macs_per_step(config)
     head = head_macs(config)
-    sequence: Expr = T * step if head is None else T * step + head
+    every = config.head_reads == "every-step"
+    sequence: Expr = T * step if head is None else T * (step + head) if every else T * step + head
     lines = [
         CostLine("macs_per_step", "matrix-product MACs per time step", step, value(step), "MACs"),
     ]
     if head is not None:
-        lines.append(CostLine("head_macs", "head MACs, once per sequence", head, value(head), "MACs"))
+        when = "per time step (the head runs at every step)" if every else "once per sequence"
+        lines.append(CostLine("head_macs", f"head MACs, {when}", head, value(head), "MACs"))
     lines += [
         CostLine("macs_per_sequence", "matrix-product MACs per sequence", sequence, value(sequence), "MACs"),
         CostLine("elementwise_per_step", "element-wise additions and multiplications per step",

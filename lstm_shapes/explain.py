@@ -143,12 +143,14 @@ class _Explainer:
             head_names = self.fw.head_words
             ((w, bw),) = kernel
             tee = "ᵀ" if bw.transposed else ""
-            reads = self.fw.head_reads_texts[self.cfg.head_reads == "final-states"]
-            text = f"logits = {source}·{head_names[0]}{tee}" + (f" + {head_names[1]}" if bias else "")
+            reads = self.fw.head_text(self.cfg)
+            every = self.cfg.head_reads == "every-step"
+            text = f"logits{'_t' if every else ''} = {source}·{head_names[0]}{tee}" + (f" + {head_names[1]}" if bias else "")
             shapes = f"{compact(self.shapes[source])}·{compact(w.shape)}{tee}" + "".join(
                 f" + {compact(v.shape)}" for v in bias
             )
-            return Equation(node.id, f"{text} (once, on {reads})", f"{shapes} → {out}")
+            when = f"for every t, on {reads}" if every else f"once, on {reads}"
+            return Equation(node.id, f"{text} ({when})", f"{shapes} → {out}")
         if node.id == "probs":
             return Equation(node.id, f"probs = {node.op}", f"{compact(self.shapes['logits'])} → {out}")
         return Equation(node.id, f"{node.id} = {node.op}", out)

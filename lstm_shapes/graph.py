@@ -114,7 +114,9 @@ def step_graph(config: Config) -> tuple[Node, ...]:
         b.prefix, b.layer, b.direction = "", None, None
         bias = " + b_y" if config.head_bias else ""
         meaning = "dense head"
-        if D > 1:  # only with a backward direction do the two readings differ
+        if config.head_reads == "every-step":
+            meaning += " at every step: the same weights on each step's output"
+        elif D > 1:  # only with a backward direction do the last step and the final states differ
             meaning += (", on each direction's final state" if config.head_reads == "final-states"
                         else ", on the last step's output (its backward half has seen one step)")
         b.add("logits", "y_t", f"{previous}·W_y{bias}", (previous,), config.out, meaning)

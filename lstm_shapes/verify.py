@@ -101,9 +101,9 @@ def _activate(report: Report, logits: np.ndarray) -> Any:
     """The head's activation applied to logits, or None for a linear head."""
     import numpy as np
 
-    if report.config.head_activation == "softmax":
-        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return shifted / shifted.sum(axis=1, keepdims=True)
+    if report.config.head_activation == "softmax":  # over the outputs, the last axis, at every step too
+        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
     if report.config.head_activation == "sigmoid":
         return _sigmoid(logits)
     return None
@@ -182,7 +182,7 @@ class _Run:
     backward: list[dict[str, np.ndarray]]  # the same for the backward direction, in its own order
     layer_outputs: list[np.ndarray]  # per layer (T, N, D·r), time-major
     finals: list[list[tuple[Any, Any]]]  # [layer][direction] = (h, c or None)
-    logits: np.ndarray | None
+    logits: np.ndarray | None  # (N, o), or (T, N, o) time-major for a head on every step
 
 
 def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray,
@@ -230,6 +230,8 @@ def _run(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray,
         if cfg.head_reads == "final-states":
             # Each direction's final state: the backward one is its state after the first time step.
             last = merge(cfg, [finals[-1][d][0] for d in range(cfg.directions)], np)
+        elif cfg.head_reads == "every-step":
+            last = outputs[-1]  # (T, N, width): the product applies at every step
         else:
             last = outputs[-1][-1]
         logits = last @ W + b
@@ -271,8 +273,8 @@ def run_sequence(report: Report, arrays: dict[str, np.ndarray], xs: np.ndarray,
     run = _run(report, arrays, _time_major(report, xs), _initial(report, state))
     out: dict[str, np.ndarray] = cfg.convention.returned(cfg, run, np)
     if run.logits is not None:
-        out["logits"] = run.logits
-        probs = _activate(report, run.logits)
+        out["logits"] = cfg.convention.in_layout(cfg, run.logits) if run.logits.ndim == 3 else run.logits
+        probs = _activate(report, out["logits"])
         if probs is not None:
             out["probs"] = probs
     return out

@@ -9,7 +9,8 @@ parameters requiring grad, initial states left to torch (zeros). Every tensor au
 the backward pass is caught with torch.autograd.graph.saved_tensors_hooks and counted by its
 storage, once per storage (a view keeps its whole base alive), leaving out the parameters'
 storages. The head is nn.Linear reading output[-1] ("last-step") or h_n[-1], for two directions
-torch.cat((h_n[-2], h_n[-1]), 1) ("final-states"), then softmax, sigmoid or nothing.
+torch.cat((h_n[-2], h_n[-1]), 1) ("final-states"), or the whole output ("every-step"), then
+softmax, sigmoid or nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +57,27 @@ def grid(seed: int = 2024) -> list[dict[str, Any]]:
     # Sizes where oneDNN's padding and page rounding show: rows of 128 and 256 floats, long sequences.
     for hidden, seq_len, batch in ((64, 20, 16), (128, 2, 3), (33, 50, 7)):
         cases.append(dict(cell="lstm", framework="pytorch", input=10, hidden=hidden, seq_len=seq_len, batch=batch))
+    # A head on every step, from a generator of its own so that the cases above stay as they were:
+    # every cell, one to three layers, each direction count and layout, each activation.
+    rng = random.Random(2025)
+    for cell in ("lstm", "gru", "rnn"):
+        for layers in (1, 2, 3):
+            for bidirectional in (False, True):
+                for batch_first in (False, True):
+                    hidden = rng.randint(2, 30)
+                    case = dict(cell=cell, framework="pytorch", input=rng.randint(1, 20), hidden=hidden, layers=layers,
+                                bidirectional=bidirectional, batch=rng.randint(1, 7), seq_len=rng.randint(1, 8),
+                                out=rng.randint(1, 5), head_activation=rng.choice(("softmax", "sigmoid", "none")),
+                                head_reads="every-step")
+                    if batch_first:
+                        case["batch_first"] = True
+                    if cell == "lstm" and rng.random() < 0.4:
+                        case["proj"] = rng.randint(1, hidden - 1)
+                    if rng.random() < 0.2:
+                        case["bias"] = False
+                    if rng.random() < 0.3:
+                        case["head_bias"] = False
+                    cases.append(case)
     return cases
 
 
@@ -92,7 +114,9 @@ def measure(case: dict[str, Any], onednn: bool = False) -> dict[str, int]:
     with torch.backends.mkldnn.flags(enabled=onednn), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         output, hidden = model(xs)
         if head is not None:
-            if case["head_reads"] == "last-step":
+            if case["head_reads"] == "every-step":
+                features = output  # nn.Linear applies to the last axis at every step
+            elif case["head_reads"] == "last-step":
                 features = output[:, -1] if options["batch_first"] else output[-1]
             else:
                 h_n = hidden[0] if case["cell"] == "lstm" else hidden

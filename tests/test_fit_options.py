@@ -1,4 +1,5 @@
-"""`lstm-shapes fit`: every option it offers changes the answer, and its stated range is its real range."""
+"""`lstm-shapes fit`: every option it offers changes the answer (or whether there is one), and its stated range is its
+real range."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def test_fit_does_not_offer_framework_all() -> None:
 
 # None of these changes a parameter count, so fit has no use for them.
 @pytest.mark.parametrize("option", [["--dtype", "int8"], ["--batch", "3"], ["--seq-len", "5"], ["--batch-first"],
-                                    ["--time-major"], ["--head-activation", "sigmoid"], ["--head-reads", "last-step"]])
+                                    ["--time-major"], ["--head-activation", "sigmoid"]])
 def test_options_that_change_no_count_are_not_offered(option: list[str]) -> None:
     result = run("--params", "1000", "--input", "4", "--out", "2", *option)
     assert result.exit_code == 2
@@ -61,3 +62,19 @@ def test_no_head_bias_changes_the_fit() -> None:
     with_bias = run("--params", "620", "--input", "4", "--out", "2", "--format", "json")
     assert '"best_hidden": 10' in without.stdout and '"total_params": 620' in without.stdout
     assert '"best_hidden": 9' in with_bias.stdout and '"total_params": 524' in with_bias.stdout
+
+
+@pytest.mark.parametrize("reads", ["last-step", "final-states", "every-step"])
+def test_head_reads_is_taken_and_changes_no_count(reads: str) -> None:
+    # What the head reads leaves its weights alone: the Keras budget of 620 above fits h=9 (524) for each.
+    done = run("--params", "620", "--input", "4", "--out", "2", "--head-reads", reads, "--format", "json")
+    assert done.exit_code == 0, done.stderr
+    assert '"best_hidden": 9' in done.stdout and '"total_params": 524' in done.stdout
+
+
+def test_a_head_on_every_step_is_refused_where_the_framework_cannot_have_it() -> None:
+    # A cell takes one step per call, so fit has no model to size: one line, exit 2.
+    done = run("--params", "620", "--input", "4", "--out", "2", "--framework", "pytorch-cell", "--head-reads", "every-step")
+    assert done.exit_code == 2
+    assert done.stderr.startswith("lstm-shapes: error: --head-reads every-step is not available in PyTorch cell")
+    assert done.stderr.count("\n") == 1

@@ -748,19 +748,23 @@ HEAD_CASES = [
     ("gru", 5, 2, 1, True, True, "none", "last-step"),
     ("rnn", 3, 4, 2, False, False, "softmax", "last-step"),
     ("lstm", 2, 3, 1, False, True, "sigmoid", "final-states"),
+    # Dense on the 3-D sequences (return_sequences=True): (B, T, o).
+    ("lstm", 4, 3, 3, True, True, "softmax", "every-step"),
+    ("gru", 3, 2, 2, False, False, "sigmoid", "every-step"),
+    ("rnn", 2, 4, 1, True, True, "none", "every-step"),
 ]
 
 
 @pytest.mark.parametrize("case", HEAD_CASES, ids=["-".join(map(str, c)) for c in HEAD_CASES])
 def test_head_options_match_keras(case):
-    """Dense(o, use_bias, activation) on the layer's output (its final states) or on
-    sequences[:, -1] (return_sequences=True): names, count and numbers from Keras."""
+    """Dense(o, use_bias, activation) on the layer's output (its final states), on
+    sequences[:, -1] or on the whole sequences (return_sequences=True): names, count and numbers from Keras."""
     from lstm_shapes.verify import run_sequence
 
     cell, x, h, o, bi, bias, act, reads = case
     fresh_session()
     inp = keras.Input(shape=(None, x))
-    layer = RNN_LAYERS[cell](h, return_sequences=reads == "last-step")
+    layer = RNN_LAYERS[cell](h, return_sequences=reads != "final-states")
     if bi:
         layer = keras.layers.Bidirectional(layer)
     y = layer(inp)
@@ -788,4 +792,41 @@ def test_head_options_match_keras(case):
     got = run_sequence(rep, arrays, xs)
     assert ("probs" in got) == (act != "none")
     for name, value in want.items():
+        np.testing.assert_allclose(np.asarray(got[name]), value, err_msg=name, **TOL)
+
+
+@pytest.mark.parametrize("bi", [False, True], ids=["one-way", "bidirectional"])
+def test_time_distributed_dense_is_a_head_on_every_step(bi):
+    """TimeDistributed(Dense(o)) after return_sequences=True: the same shapes, count and numbers as the
+    tool's head on every step, and the variable names its note gives."""
+    from lstm_shapes.verify import run_sequence
+
+    x, h, o, batch, steps = 3, 4, 2, 2, 5
+    fresh_session()
+    inp = keras.Input(shape=(None, x))
+    layer = keras.layers.LSTM(h, return_sequences=True)
+    if bi:
+        layer = keras.layers.Bidirectional(layer)
+    logits = keras.layers.TimeDistributed(keras.layers.Dense(o))(layer(inp))
+    probs = keras.layers.Activation("softmax")(logits)
+    model = keras.Model(inp, {"logits": logits, "probs": probs})
+    rep = lstm_shapes.build(lstm_shapes.Config(input=x, hidden=h, out=o, bidirectional=bi,
+                                               head_reads="every-step", batch=batch, seq_len=steps))
+    paths = [v.path for v in model.weights]
+    # The recurrent tensors are named alike; the head's, TimeDistributed's, as the note says.
+    assert paths[:-2] == [w.name for w in rep.weights[:-2]]
+    assert any(f"named {paths[-2]} and {paths[-1]}." in note for note in rep.notes)
+    assert [list(v.shape) for v in model.weights] == [list(w.shape) for w in rep.weights]
+    assert rep.total_params == model.count_params()
+    rng = np.random.default_rng(7 + bi)
+    arrays = {}
+    for v, w in zip(model.weights, rep.weights):
+        arrays[w.name] = rng.uniform(-0.7, 0.7, size=tuple(int(d) for d in v.shape)).astype(np.float32)
+        v.assign(arrays[w.name])
+    xs = rng.standard_normal((batch, steps, x)).astype(np.float32)
+    want = {k: to_np(v) for k, v in model(xs).items()}
+    got = run_sequence(rep, arrays, xs)
+    shapes = {t.name: t.shape for t in rep.sequence}
+    for name, value in want.items():
+        assert value.shape == shapes[name] == (batch, steps, o), name
         np.testing.assert_allclose(np.asarray(got[name]), value, err_msg=name, **TOL)

@@ -36,6 +36,10 @@ def test_the_recording_covers_the_grid() -> None:
     cells = {(r["config"]["cell"], r["config"].get("layers", 1), r["config"].get("bidirectional", False)) for r in RECORDED}
     assert len(cells) == 3 * 3 * 2
     assert {r["config"].get("head_activation") for r in RECORDED} == {None, "softmax", "sigmoid", "none"}
+    every = [r["config"] for r in RECORDED if r["config"].get("head_reads") == "every-step"]
+    assert {(c["cell"], c.get("bidirectional"), c.get("batch_first", False)) for c in every} == {
+        (cell, bi, bf) for cell in ("lstm", "gru", "rnn") for bi in (False, True) for bf in (False, True)}
+    assert {c["head_activation"] for c in every} == {"softmax", "sigmoid", "none"}
 
 
 @pytest.mark.parametrize("row", RECORDED, ids=[case_id(r["config"]) for r in RECORDED])

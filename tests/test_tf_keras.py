@@ -163,3 +163,34 @@ def test_the_grid_reaches_every_cell_and_variant() -> None:
                                               if (f, c) != ("tf-keras-cudnn", "rnn")}
     assert any(c.bidirectional and c.layers == 2 for c in GRID) and any(not c.bias for c in GRID)
     assert any(c.reset_after is False for c in GRID) and any(c.out for c in GRID)
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["dense-3d", "time-distributed"])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["one-way", "bidirectional"])
+def test_a_head_on_every_step(bidirectional: bool, wrapped: bool) -> None:
+    """Dense on the 3-D sequences, or TimeDistributed(Dense): (B, T, o), names as tf_keras gives them, numbers."""
+    config = Config(input=3, hidden=4, out=2, framework="tf-keras", bidirectional=bidirectional, head_reads="every-step",
+                    head_activation="none", batch=BATCH, seq_len=STEPS)
+    tf_keras.backend.clear_session()
+    x = tf_keras.Input((STEPS, config.input))
+    layer = tf_keras.layers.LSTM(config.hidden, return_sequences=True)
+    dense = tf_keras.layers.Dense(config.out)
+    head = tf_keras.layers.TimeDistributed(dense) if wrapped else dense
+    model = tf_keras.Model(x, head(tf_keras.layers.Bidirectional(layer)(x) if bidirectional else layer(x)))
+    report = build(config)
+    names = [w.name for w in model.weights]
+    if wrapped:  # TimeDistributed names the head's variables as the note says
+        assert names[:-2] == [w.name for w in report.weights[:-2]]
+        assert any(f"named {names[-2]} and {names[-1]}." in note for note in report.notes)
+    else:
+        assert names == [w.name for w in report.weights]
+    assert [tuple(w.shape) for w in model.weights] == [tuple(w.shape) for w in report.weights]
+    assert model.count_params() == report.total_params
+    rng = np.random.default_rng(5 + 2 * bidirectional + wrapped)
+    values = [rng.uniform(-0.5, 0.5, tuple(w.shape)).astype(np.float32) for w in model.weights]
+    model.set_weights(values)
+    xs = rng.standard_normal((BATCH, STEPS, config.input)).astype(np.float32)
+    want = np.asarray(model(xs))
+    got = run_sequence(report, {w.name: v for w, v in zip(report.weights, values)}, xs)["logits"]
+    assert got.shape == want.shape == (BATCH, STEPS, config.out) == {t.name: t.shape for t in report.sequence}["logits"]
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-5)

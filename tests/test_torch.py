@@ -8,8 +8,9 @@ spot checks assert literal numbers too, but only after torch has produced them.
 With a head, the model is one `nn.Module` holding the recurrent layer as `rnn` and an
 `nn.Linear(D*r, o)` as `head` (D = 2 if bidirectional else 1, r = proj_size or hidden), so the
 state_dict keys are `rnn.weight_ih_l0`, ..., `head.weight`. The head reads the output at the last
-time step or the last layer's final states (h_n), with or without a bias, then a softmax, a sigmoid
-or nothing; each case draws these from the grid's seeded generator.
+time step, the last layer's final states (h_n) or the whole output (a head on every step, giving
+(T, N, o) or, batch-first, (N, T, o)), with or without a bias, then a softmax, a sigmoid or nothing;
+each case draws these from the grid's seeded generator.
 
 Needs torch; when it cannot be imported the whole module is skipped.
 """
@@ -119,13 +120,30 @@ def make_grid() -> list[Case]:
     ]
 
 
-GRID = make_grid()
+def every_step_cases() -> list[Case]:
+    """Heads on every step (nn.Linear on output), from a generator of their own: each cell, both direction
+    counts and every layout, appended so that the grid above stays as it was."""
+    rng = random.Random(20260302)
+    cases = []
+    for cell, bidirectional, batch_first in itertools.product(TORCH_CELLS, BIDIRECTIONAL, BATCH_FIRSTS):
+        hidden = rng.choice(HIDDENS[1:3])
+        proj = rng.randint(1, hidden - 1) if cell == "lstm" and rng.random() < 0.4 else 0
+        cases.append(Case(cell, rng.choice(INPUTS[:3]), hidden, rng.choice(LAYERS), bidirectional, proj,
+                          rng.random() < 0.8, batch_first, rng.choice(OUTS[1:]), batch=rng.choice(BATCHES),
+                          seq_len=rng.choice(SEQ_LENS), head_bias=rng.random() < 0.7, head_reads="every-step",
+                          head_activation=rng.choice(("softmax", "sigmoid", "none"))))
+    return cases
+
+
+BASE_GRID = make_grid()
+EVERY_STEP = every_step_cases()
+GRID = BASE_GRID + EVERY_STEP
 IDS = [case.id for case in GRID]
-# The numeric forward pass on every 4th case (about 55-60 of them).
-NUMERIC = GRID[::4]
+# The numeric forward pass on every 4th case (about 55-60 of them) and on every head on every step.
+NUMERIC = BASE_GRID[::4] + EVERY_STEP
 NUMERIC_IDS = [case.id for case in NUMERIC]
-# The symbolic-shape check (no batch / seq_len given) on every 6th case.
-SYMBOLIC = GRID[1::6]
+# The symbolic-shape check (no batch / seq_len given) on every 6th case, and every other head on every step.
+SYMBOLIC = BASE_GRID[1::6] + EVERY_STEP[::2]
 SYMBOLIC_IDS = [case.id for case in SYMBOLIC]
 
 
@@ -158,7 +176,10 @@ def test_grid_is_large_and_covers_every_option() -> None:
     assert {case.head_activation for case in heads} == {"softmax", "sigmoid", "none"}
     assert {case.head_bias for case in heads} == {True, False}
     assert {case.head_reads for case in NUMERIC if case.out is not None and case.bidirectional} == {
-        "last-step", "final-states"}
+        "last-step", "final-states", "every-step"}
+    every = [case for case in NUMERIC if case.head_reads == "every-step"]
+    assert {(case.cell, case.bidirectional, case.batch_first) for case in every} == set(
+        itertools.product(TORCH_CELLS, BIDIRECTIONAL, BATCH_FIRSTS))
     assert len(NUMERIC) >= 50
     assert {case.cell for case in NUMERIC} == set(TORCH_CELLS)
     assert any(case.proj for case in NUMERIC)
@@ -215,11 +236,13 @@ def run_torch(module: torch.nn.Module, head: Model | None, xs: torch.Tensor) -> 
             if head.reads == "final-states":
                 directions = 2 if module.bidirectional else 1
                 last = torch.cat(list(results["h_n"][-directions:]), dim=1)
+            elif head.reads == "every-step":
+                last = output  # nn.Linear on the last axis: (T, N, o), or (N, T, o) batch-first
             else:
                 last = output[:, -1] if module.batch_first else output[-1]
             results["logits"] = head.head(last)
             if head.activation == "softmax":
-                results["probs"] = torch.softmax(results["logits"], dim=1)
+                results["probs"] = torch.softmax(results["logits"], dim=-1)
             elif head.activation == "sigmoid":
                 results["probs"] = torch.sigmoid(results["logits"])
     return results

@@ -74,6 +74,7 @@ class Framework:
     head_reads_default = "last-step"
     # What the head reads, as the framework writes it: (the last step's output, the final states).
     head_reads_texts: tuple[str, str]
+    every_step_text = "output"  # the output sequence a head on every step reads, as the framework names it
 
     # Tensor kinds: the framework's own words for a stored tensor's role, as its names spell them.
     kinds: tuple[str, ...]
@@ -193,15 +194,34 @@ class Framework:
         t: Dim = config.seq_len if config.seq_len is not None else "T"
         out = self.returns(config, n, t)
         if config.out is not None:
-            what = self.reads(config)[config.head_reads == "final-states"]
-            out.append(SeqTensor("logits", (n, config.out), f"the head applied to {what}"))
+            shape: tuple[Dim, ...] = (n, config.out)
+            if config.head_reads == "every-step":  # the head's rows keep the output sequence's layout
+                what = f"{self.every_step(config)} at every step"
+                shape = ((n, t) if config.batch_first else (t, n)) + (config.out,)
+            else:
+                what = self.reads(config)[config.head_reads == "final-states"]
+            out.append(SeqTensor("logits", shape, f"the head applied to {what}"))
             if config.head_activation in HEAD_OUTPUTS:
-                out.append(SeqTensor("probs", (n, config.out), HEAD_OUTPUTS[config.head_activation]))
+                out.append(SeqTensor("probs", shape, HEAD_OUTPUTS[config.head_activation]))
         return tuple(out)
 
     def reads(self, config: Config) -> tuple[str, str]:
         """What the head reads in the sequence's own words: (the last step's output, the final states)."""
         raise NotImplementedError
+
+    def every_step(self, config: Config) -> str:
+        """The output sequence a head on every step reads, as the framework writes it."""
+        return self.every_step_text
+
+    def head_text(self, config: Config) -> str:
+        """What the head reads, in the framework's short words, for `config.head_reads`."""
+        if config.head_reads == "every-step":
+            return self.every_step(config)
+        return self.head_reads_texts[config.head_reads == "final-states"]
+
+    def in_layout(self, config: Config, steps: Any) -> Any:
+        """A (T, N, ...) time-major run, such as a head's logits at every step, in the framework's layout."""
+        return steps.transpose(1, 0, 2) if config.batch_first else steps
 
     def time_major(self, config: Config, xs: Any) -> Any:
         """The input in this framework's layout as (T, N, x), the layout verify runs in."""
@@ -239,7 +259,13 @@ class Framework:
         """What the dense head reads, where that matters, and a softmax that cannot mean anything."""
         said = []
         last, final = self.head_reads_texts
-        if config.bidirectional and config.head_reads == "last-step":
+        if config.head_reads == "every-step":
+            said.append(f"The head applies the same weights to {self.every_step(config)} at every step, so the logits "
+                        f"keep its time axis. --head-reads last-step reads only {self.reads(config)[0]}.")
+            if config.bidirectional:
+                said.append("At step t the head reads both directions' h_t: the forward one has seen the steps up "
+                            "to t, the backward one those from t to the end.")
+        elif config.bidirectional and config.head_reads == "last-step":
             said.append(f"The head reads {last}, the last time step's output: its backward half has seen only that one "
                         f"step, so it is not the backward direction's final state. --head-reads final-states reads "
                         f"{final} instead.")

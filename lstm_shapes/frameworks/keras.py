@@ -30,6 +30,8 @@ class Keras(Framework):
     head_reads_default = "final-states"
     merge_modes = ("concat", "sum", "mul", "ave", "none")
     head_reads_texts = ("sequences[:, -1] (return_sequences=True)", "the layer's output (Bidirectional's final states)")
+    every_step_text = "sequences (return_sequences=True)"
+    time_distributed = "time_distributed/dense/"  # the head's scope when wrapped in TimeDistributed
     head_prefix = "dense/"
     head_transposed = False
     head_name = "dense"
@@ -110,6 +112,15 @@ class Keras(Framework):
     def reads(self, config: Config) -> tuple[str, str]:
         return ("sequences[:, -1], the output at the last step (return_sequences=True)",
                 "output" + (", Bidirectional's final states" if config.directions > 1 else ""))
+
+    def head_notes(self, config: Config) -> list[str]:
+        said = super().head_notes(config)
+        if config.head_reads == "every-step":
+            kinds = ("kernel", "bias") if config.head_bias else ("kernel",)
+            names = " and ".join(f"{self.time_distributed}{kind}{self.suffix}" for kind in kinds)
+            said.append(f"Dense on a 3-D input applies to its last axis; TimeDistributed(Dense(o)) holds the same "
+                        f"{' and '.join(kinds)} and gives the same (B, T, o), named {names}.")
+        return said
 
     def returned(self, config: Config, run: Any, np: Any) -> dict[str, Any]:
         last = run.finals[-1]

@@ -31,6 +31,7 @@ class MLX(Framework):
     reset_after_choices = (True,)
     reset_after_default = True
     head_reads_texts = ("hidden[:, -1]", "hidden[:, -1]")
+    every_step_text = "hidden"
 
     def extra_biases(self, config: Config) -> int:
         return 1 if config.bias and config.cell == "gru" else 0  # bhn: the candidate's recurrent side only

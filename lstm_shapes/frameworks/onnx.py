@@ -98,6 +98,12 @@ class ONNX(Framework):
             out.append(SeqTensor("Y_c", sd, "final c of the last layer"))
         return out
 
+    def every_step(self, config: Config) -> str:
+        # The head's MatMul needs one row per step and batch: Y's direction axis goes into the features.
+        if config.batch_first:
+            return "Y as (N, T, D·h) (a Reshape)"
+        return "Y as (T, N, D·h) (Transpose perm [0, 2, 1, 3], then Reshape)"
+
     def reads(self, config: Config) -> tuple[str, str]:
         return ("Y at the last time step", "Y_h" + (", both directions side by side" if config.directions > 1 else ""))
 

@@ -36,6 +36,7 @@ class Paddle(Framework):
     batch_first_choices = (True, False)  # time_major=False (the default) or True
     batch_first_default = True
     head_reads_texts = ("outputs[:, -1]", "the last layer's final h of both directions side by side")
+    every_step_text = "outputs"
     gru_update_ops = 3  # its GRUCell computes (h_prev − c)⊙z + c
     head_transposed = False  # nn.Linear keeps its weight (in, out)
     head_words = ("weight", "bias")

@@ -141,6 +141,11 @@ class TF1(Framework):
         side = ("_fw", "_bw")[direction] if config.directions > 1 else ""
         return f"state{side}" + (f"[{layer}]" if config.layers > 1 else "")
 
+    def every_step(self, config: Config) -> str:
+        if config.directions > 1 and config.layers == 1:
+            return "tf.concat([outputs_fw, outputs_bw], -1)"
+        return "outputs"
+
     def reads(self, config: Config) -> tuple[str, str]:
         return ("outputs at the last time step",
                 "the final state's h" + (" of each direction, side by side" if config.directions > 1 else ""))

@@ -24,6 +24,7 @@ class TfKeras(Keras):
     short = "Keras"
     head_prefix = "dense/"
     suffix = ":0"  # model.weights names a variable by its graph name
+    time_distributed = "time_distributed/"  # TimeDistributed's own scope, without the Dense's
 
 
 class TfKerasCuDNN(TfKeras):

@@ -64,6 +64,9 @@ COST_COLUMNS = (
 # How the title says a merge mode other than Keras' default side-by-side concat.
 MERGED = {"sum": " (directions added)", "mul": " (directions multiplied)", "ave": " (directions averaged)",
           "none": " (directions returned apart)"}
+# The title line's words for what the head reads.
+HEAD_READS_WORDS = {"last-step": "reads the last step", "final-states": "reads the final states",
+                    "every-step": "on every step"}
 
 
 def count(n: int) -> str:
@@ -101,8 +104,8 @@ def heading(report: Report) -> tuple[str, str]:
         variant.append("reset after the recurrent product" if cfg.reset_after else "reset before the recurrent product")
     if cfg.out is not None and not cfg.head_bias:
         variant.append("head without bias")
-    if cfg.out is not None and cfg.bidirectional:
-        variant.append("head reads " + ("the final states" if cfg.head_reads == "final-states" else "the last step"))
+    if cfg.out is not None and (cfg.bidirectional or cfg.head_reads == "every-step"):
+        variant.append("head " + HEAD_READS_WORDS[cfg.head_reads])
     line = ", ".join(sizes)
     return report.title, line + ("; " + ", ".join(variant) if variant else "")
 

@@ -43,6 +43,11 @@ CASES: list[dict[str, Any]] = [
     dict(cell="rnn", input=4, hidden=3, layers=3, bidirectional=True, merge_mode="ave", out=2),
     dict(cell="lstm", input=3, hidden=4, bidirectional=True, merge_mode="none"),
     dict(cell="gru", reset_after=False, input=2, hidden=3, bidirectional=True, merge_mode="none"),
+    # A head on every step: Dense on the 3-D sequences (return_sequences=True), (B, T, o).
+    dict(cell="lstm", input=3, hidden=4, bidirectional=True, out=3, head_reads="every-step"),
+    dict(cell="gru", reset_after=True, input=2, hidden=3, layers=2, out=2, head_activation="sigmoid",
+         head_reads="every-step", head_bias=False),
+    dict(cell="rnn", input=4, hidden=2, bidirectional=True, merge_mode="ave", out=1, head_reads="every-step"),
 ]
 
 
@@ -84,10 +89,11 @@ def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
     rng = np.random.default_rng(index)
     layers = config.get("layers", 1)
     reads_last = config.get("head_reads") == "last-step"
+    reads_every = config.get("head_reads") == "every-step"  # Dense on the 3-D sequences
     inp = keras.Input(shape=(None, config["input"]))
     y, stack = inp, []
     for k in range(layers):
-        stack.append(recurrent(config, return_sequences=k < layers - 1 or reads_last))
+        stack.append(recurrent(config, return_sequences=k < layers - 1 or reads_last or reads_every))
         y = stack[-1](y)
     dense = None
     if config.get("out"):
@@ -120,7 +126,7 @@ def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
     sides = ["forward_", "backward_"] if config.get("bidirectional") else [""]
     outputs.update(zip([side + name for side in sides for name in per], got[1:]))
     if dense is not None:
-        outputs["logits"] = dense(got[0][:, -1] if reads_last else outputs["output"])
+        outputs["logits"] = dense(got[0] if reads_every else got[0][:, -1] if reads_last else outputs["output"])
         activation = config.get("head_activation", "softmax" if config["out"] >= 2 else "none")
         if activation != "none":
             outputs["probs"] = keras.layers.Activation(activation)(outputs["logits"])

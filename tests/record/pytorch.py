@@ -19,7 +19,7 @@ CELLS = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}
 
 # Small and non-square, so that a transposed block cannot pass for an untransposed one; between
 # them: every cell, stacked and bidirectional layers, no bias, a projection, both layouts, and a
-# head with and without a bias, reading the last step or the final states, each activation.
+# head with and without a bias, reading the last step, the final states or every step, each activation.
 BASE = dict(framework="pytorch", batch=2, seq_len=3)
 CASES: list[dict[str, Any]] = [
     dict(cell="lstm", input=3, hidden=4),
@@ -34,6 +34,13 @@ CASES: list[dict[str, Any]] = [
          head_activation="none", head_reads="final-states"),
     dict(cell="rnn", input=2, hidden=3, bias=False),
     dict(cell="lstm", input=2, hidden=3, proj=1),
+    # A head on every step: nn.Linear on the whole output, in each layout, one and two directions.
+    dict(cell="lstm", input=3, hidden=4, bidirectional=True, out=3, head_activation="softmax", head_reads="every-step"),
+    dict(cell="gru", input=2, hidden=3, layers=2, batch_first=True, out=2, head_activation="sigmoid",
+         head_reads="every-step", head_bias=False),
+    dict(cell="rnn", input=4, hidden=2, bidirectional=True, batch_first=True, out=1, head_activation="none",
+         head_reads="every-step"),
+    dict(cell="lstm", input=3, hidden=4, proj=2, out=2, head_activation="softmax", head_reads="every-step"),
 ]
 
 
@@ -87,11 +94,13 @@ def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
         if config.get("out"):
             if config["head_reads"] == "final-states":
                 last = torch.cat(list(outputs["h_n"][-directions:]), dim=1)
+            elif config["head_reads"] == "every-step":
+                last = output  # nn.Linear applies to the last axis: (T, N, o), or (N, T, o) batch-first
             else:
                 last = output[:, -1] if kwargs["batch_first"] else output[-1]
             outputs["logits"] = whole.head(last)
             if config["head_activation"] == "softmax":
-                outputs["probs"] = torch.softmax(outputs["logits"], dim=1)
+                outputs["probs"] = torch.softmax(outputs["logits"], dim=-1)
             elif config["head_activation"] == "sigmoid":
                 outputs["probs"] = torch.sigmoid(outputs["logits"])
     return {"id": case_id(config), "config": config,
