@@ -10,7 +10,7 @@ the backward pass is caught with torch.autograd.graph.saved_tensors_hooks and co
 storage, once per storage (a view keeps its whole base alive), leaving out the parameters'
 storages. The head is nn.Linear reading output[-1] ("last-step") or h_n[-1], for two directions
 torch.cat((h_n[-2], h_n[-1]), 1) ("final-states"), or the whole output ("every-step"), then
-softmax, sigmoid or nothing.
+softmax, sigmoid or nothing. Layers of their own sizes are one module each, chained, the head on the last.
 """
 
 from __future__ import annotations
@@ -78,6 +78,22 @@ def grid(seed: int = 2024) -> list[dict[str, Any]]:
                     if rng.random() < 0.3:
                         case["head_bias"] = False
                     cases.append(case)
+    # Layers of their own sizes (hidden a list): one module per layer, chained; from a generator of their own.
+    rng = random.Random(2026)
+    for cell in ("lstm", "gru", "rnn"):
+        for layers in (2, 3):
+            for bidirectional in (False, True):
+                for head in heads[:4] + [dict(out=3, head_activation="softmax", head_reads="every-step")]:
+                    sizes = [rng.randint(2, 30) for _ in range(layers)]
+                    if len(set(sizes)) == 1:
+                        sizes[-1] += 1
+                    case = dict(cell=cell, framework="pytorch", input=rng.randint(1, 20), hidden=sizes,
+                                bidirectional=bidirectional, batch=rng.randint(2, 7), seq_len=rng.randint(2, 8), **head)
+                    if rng.random() < 0.3:
+                        case["batch_first"] = True
+                    if cell == "lstm" and rng.random() < 0.3:
+                        case["proj"] = rng.randint(1, min(sizes) - 1)
+                    cases.append(case)
     return cases
 
 
@@ -91,10 +107,19 @@ def measure(case: dict[str, Any], onednn: bool = False) -> dict[str, int]:
     if case.get("proj"):
         options["proj_size"] = case["proj"]
     torch.manual_seed(0)
-    model = cls(case["input"], case["hidden"], **options)
     d = 2 if case.get("bidirectional") else 1
+    if isinstance(case["hidden"], list):  # layers of their own sizes: one module each, in a ModuleList
+        options["num_layers"] = 1
+        modules, width = [], case["input"]
+        for size in case["hidden"]:
+            modules.append(cls(width, size, **options))
+            width = d * (case.get("proj") or size)
+        model: Any = torch.nn.ModuleList(modules)
+    else:
+        model = cls(case["input"], case["hidden"], **options)
+        width = d * (case.get("proj") or case["hidden"])
     out = case.get("out")
-    head = torch.nn.Linear(d * (case.get("proj") or case["hidden"]), out, bias=case.get("head_bias", True)) if out else None
+    head = torch.nn.Linear(width, out, bias=case.get("head_bias", True)) if out else None
     params = list(model.parameters()) + (list(head.parameters()) if head else [])
     skip = {p.untyped_storage().data_ptr() for p in params}
     shape = (case["batch"], case["seq_len"]) if options["batch_first"] else (case["seq_len"], case["batch"])
@@ -112,7 +137,12 @@ def measure(case: dict[str, Any], onednn: bool = False) -> dict[str, int]:
 
     model.train()
     with torch.backends.mkldnn.flags(enabled=onednn), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        output, hidden = model(xs)
+        if isinstance(model, torch.nn.ModuleList):
+            output = xs
+            for module in model:
+                output, hidden = module(output)
+        else:
+            output, hidden = model(xs)
         if head is not None:
             if case["head_reads"] == "every-step":
                 features = output  # nn.Linear applies to the last axis at every step
@@ -134,7 +164,7 @@ def record(cases: list[dict[str, Any]]) -> dict[str, Any]:
 
     rows = []
     for case in cases:
-        row: dict[str, Any] = {"config": case, "decomposed_bytes": measure(case)["bytes"]}
+        row: dict[str, Any] = {"config": dict(case), "decomposed_bytes": measure(case)["bytes"]}
         if case["cell"] == "lstm" and not case.get("proj"):
             row["onednn_workspace_bytes"] = measure(case, onednn=True)["workspace"]
         rows.append(row)
