@@ -48,6 +48,10 @@ CASES: list[dict[str, Any]] = [
     dict(cell="gru", reset_after=True, input=2, hidden=3, layers=2, out=2, head_activation="sigmoid",
          head_reads="every-step", head_bias=False),
     dict(cell="rnn", input=4, hidden=2, bidirectional=True, merge_mode="ave", out=1, head_reads="every-step"),
+    # Layers of their own sizes: LSTM(5, return_sequences=True) -> LSTM(3) -> ..., growing and shrinking.
+    dict(cell="lstm", input=3, hidden=[5, 3], out=2),
+    dict(cell="gru", reset_after=True, input=2, hidden=[2, 4, 3], bidirectional=True, out=1),
+    dict(cell="rnn", input=4, hidden=[3, 5], bidirectional=True, merge_mode="sum", out=3, head_reads="every-step"),
 ]
 
 
@@ -58,7 +62,9 @@ def listed(array: Any) -> Any:
 
 
 def case_id(config: dict[str, Any]) -> str:
-    parts = [config["cell"], f"x{config['input']}", f"h{config['hidden']}", f"L{config.get('layers', 1)}"]
+    hidden = config["hidden"]
+    sizes, layers = (",".join(map(str, hidden)), len(hidden)) if isinstance(hidden, list) else (hidden, config.get("layers", 1))
+    parts = [config["cell"], f"x{config['input']}", f"h{sizes}", f"L{layers}"]
     if "reset_after" in config:
         parts.insert(1, f"ra{int(config['reset_after'])}")
     parts += [flag for flag, on in (("bi", config.get("bidirectional")), ("nobias", config.get("bias") is False)) if on]
@@ -70,10 +76,12 @@ def case_id(config: dict[str, Any]) -> str:
     return "-".join(parts)
 
 
-def recurrent(config: dict[str, Any], **kwargs: Any) -> Any:
+def recurrent(config: dict[str, Any], k: int = -1, **kwargs: Any) -> Any:
+    """Layer k (the last by default): hidden is one size, or a list of one per layer."""
     if config["cell"] == "gru":
         kwargs["reset_after"] = config["reset_after"]
-    layer = LAYERS[config["cell"]](config["hidden"], use_bias=config.get("bias", True), **kwargs)
+    units = config["hidden"][k] if isinstance(config["hidden"], list) else config["hidden"]
+    layer = LAYERS[config["cell"]](units, use_bias=config.get("bias", True), **kwargs)
     if not config.get("bidirectional"):
         return layer
     mode = config.get("merge_mode", "concat")
@@ -87,13 +95,13 @@ def to_np(value: Any) -> Any:
 def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
     keras.backend.clear_session()  # auto-names start again at lstm, dense, ...
     rng = np.random.default_rng(index)
-    layers = config.get("layers", 1)
+    layers = len(config["hidden"]) if isinstance(config["hidden"], list) else config.get("layers", 1)
     reads_last = config.get("head_reads") == "last-step"
     reads_every = config.get("head_reads") == "every-step"  # Dense on the 3-D sequences
     inp = keras.Input(shape=(None, config["input"]))
     y, stack = inp, []
     for k in range(layers):
-        stack.append(recurrent(config, return_sequences=k < layers - 1 or reads_last or reads_every))
+        stack.append(recurrent(config, k, return_sequences=k < layers - 1 or reads_last or reads_every))
         y = stack[-1](y)
     dense = None
     if config.get("out"):

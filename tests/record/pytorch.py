@@ -41,6 +41,11 @@ CASES: list[dict[str, Any]] = [
     dict(cell="rnn", input=4, hidden=2, bidirectional=True, batch_first=True, out=1, head_activation="none",
          head_reads="every-step"),
     dict(cell="lstm", input=3, hidden=4, proj=2, out=2, head_activation="softmax", head_reads="every-step"),
+    # Layers of their own sizes: one module each in an nn.ModuleList, growing and shrinking.
+    dict(cell="lstm", input=3, hidden=[5, 2], bidirectional=True, out=2, head_activation="softmax", head_reads="last-step"),
+    dict(cell="gru", input=2, hidden=[2, 4, 3], batch_first=True, out=1, head_activation="none",
+         head_reads="final-states"),
+    dict(cell="lstm", input=4, hidden=[5, 3], proj=2, batch_first=True, bidirectional=True),
 ]
 
 
@@ -51,7 +56,9 @@ def listed(array: Any) -> Any:
 
 
 def case_id(config: dict[str, Any]) -> str:
-    parts = [config["cell"], f"x{config['input']}", f"h{config['hidden']}", f"L{config.get('layers', 1)}"]
+    hidden = config["hidden"]
+    sizes, layers = (",".join(map(str, hidden)), len(hidden)) if isinstance(hidden, list) else (hidden, config.get("layers", 1))
+    parts = [config["cell"], f"x{config['input']}", f"h{sizes}", f"L{layers}"]
     parts += [flag for flag, on in (("bi", config.get("bidirectional")), ("nobias", config.get("bias") is False),
                                     ("bf", config.get("batch_first"))) if on]
     if config.get("proj"):
@@ -78,22 +85,35 @@ def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
                                   bidirectional=directions == 2, batch_first=config.get("batch_first", False))
     if config.get("proj"):
         kwargs["proj_size"] = config["proj"]
-    rnn = CELLS[config["cell"]](config["input"], config["hidden"], **kwargs)
+    sizes = config["hidden"] if isinstance(config["hidden"], list) else None
+    if sizes is None:
+        rnn: torch.nn.Module = CELLS[config["cell"]](config["input"], config["hidden"], **kwargs)
+        width = directions * (config.get("proj") or config["hidden"])
+    else:  # layers of their own sizes: one module each in an nn.ModuleList, fed the one below's output
+        modules, width = [], config["input"]
+        for size in sizes:
+            modules.append(CELLS[config["cell"]](width, size, **kwargs))
+            width = directions * (config.get("proj") or size)
+        rnn = torch.nn.ModuleList(modules)
     whole: torch.nn.Module = rnn
     if config.get("out"):
-        whole = Model(rnn, directions * (config.get("proj") or config["hidden"]), config)
+        whole = Model(rnn, width, config)
     n, t = config["batch"], config["seq_len"]
     xs = torch.randn((n, t, config["input"]) if kwargs["batch_first"] else (t, n, config["input"]))
     with torch.no_grad():
-        output, state = rnn(xs)
+        states = []
+        output = xs
+        for module in rnn if sizes is not None else [rnn]:
+            output, state = module(output)
+            states.append(state if config["cell"] == "lstm" else (state,))
         outputs = {"output": output}
-        if config["cell"] == "lstm":
-            outputs["h_n"], outputs["c_n"] = state
-        else:
-            outputs["h_n"] = state
+        names = ("h_n", "c_n") if config["cell"] == "lstm" else ("h_n",)
+        for k, state in enumerate(states):
+            of = f" of layer {k}" if sizes is not None else ""
+            outputs.update((name + of, value) for name, value in zip(names, state))
         if config.get("out"):
             if config["head_reads"] == "final-states":
-                last = torch.cat(list(outputs["h_n"][-directions:]), dim=1)
+                last = torch.cat(list(states[-1][0][-directions:]), dim=1)
             elif config["head_reads"] == "every-step":
                 last = output  # nn.Linear applies to the last axis: (T, N, o), or (N, T, o) batch-first
             else:
