@@ -76,6 +76,7 @@ class Report:
             "peepholes": cfg.peepholes,
             "layers": cfg.layers,
             "bidirectional": cfg.bidirectional,
+            "merge_mode": cfg.merge_mode if cfg.bidirectional else None,
             "bias": cfg.bias,
             "reset_after": cfg.reset_after,
             "batch_first": cfg.batch_first,
