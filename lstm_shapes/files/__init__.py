@@ -72,6 +72,7 @@ READERS: dict[str, tuple[str, str]] = {
     ".keras": ("kerasfiles", "read_keras"),
     ".h5": ("kerasfiles", "read_h5"),
     ".hdf5": ("kerasfiles", "read_h5"),
+    ".onnx": ("onnxfiles", "read_onnx"),
 }
 
 
