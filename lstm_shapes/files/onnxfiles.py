@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import FileFormatError
-from . import LayerInfo, ModelFile, TensorInfo, need
+from . import INSTALL_HINT, LayerInfo, ModelFile, TensorInfo
 
 RECURRENT = ("LSTM", "GRU", "RNN")
 ROLES = ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P")
@@ -56,7 +56,10 @@ def _attributes(onnx: Any, node: Any) -> dict[str, Any]:
 
 def read_onnx(path: str) -> ModelFile:
     """An `.onnx` file's recurrent nodes and the tensors they read; initializers listed from their dims."""
-    onnx = need("onnx", "ONNX files")
+    try:  # imported by its statement: the library shares its name with a framework, which only frameworks/ may spell
+        import onnx
+    except ImportError:
+        raise FileFormatError(f"reading ONNX files needs the onnx package: {INSTALL_HINT}") from None
     try:
         model = onnx.load(path, load_external_data=False)
     except Exception as e:  # protobuf's DecodeError, and others on damaged files
