@@ -68,7 +68,12 @@ def need(module: str, what: str) -> Any:
 
 
 # name suffix -> reader module (under lstm_shapes.files) and its function; the longest suffix wins.
-READERS: dict[str, tuple[str, str]] = {}
+READERS: dict[str, tuple[str, str]] = {
+    ".keras": ("kerasfiles", "read_keras"),
+    ".h5": ("kerasfiles", "read_h5"),
+    ".hdf5": ("kerasfiles", "read_h5"),
+    ".onnx": ("onnxfiles", "read_onnx"),
+}
 
 
 def read(path: str | os.PathLike[str]) -> ModelFile:
