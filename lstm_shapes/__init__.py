@@ -14,12 +14,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from .frameworks import Framework
+    from .inspection import Inspection
     from .parsing import Parse
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "parse", "render", "trace",
+    "Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "inspect", "parse", "render",
+    "trace",
 ]
 
 
@@ -28,3 +30,10 @@ def parse(framework: str | Framework, tensors: Mapping[str, tuple[int, ...]]) ->
     from .parsing import parse as run  # imported on use: the command line never parses backward
 
     return run(framework, tensors)
+
+
+def inspect(obj: object) -> Inspection:
+    """The recurrent layers in a model file (a path), a mapping of names to shapes or arrays, or a live model."""
+    from .inspection import inspect_object  # imported on use: tracing never reads files
+
+    return inspect_object(obj)

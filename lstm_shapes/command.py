@@ -250,6 +250,7 @@ SUBCOMMANDS = (
     ("trace", "One time step's shapes, weights and counts (the default)."),
     ("fit", "The hidden size that fits a parameter budget."),
     ("docs", "check|update PATH...: keep pasted tables true."),
+    ("inspect", "PATH...: the recurrent layers in model files, read without their frameworks."),
 )
 
 

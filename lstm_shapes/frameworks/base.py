@@ -179,6 +179,10 @@ class Framework:
             return [weight(config, matrix, name, (O, width), [Block("head_W", "", "", (None, None), True)]), *bias]
         return [weight(config, matrix, name, (width, O), [Block("head_W", "", "", (None, None), False)]), *bias]
 
+    def constructor(self, config: Config) -> tuple[str, ...]:
+        """The line(s) of code that build the layer(s) in the framework, one per module the user writes."""
+        return ()
+
     def lookalike(self, config: Config) -> tuple[Config, str] | None:
         """Another framework's configuration with the same arithmetic and count, and what tells the two apart."""
         return None

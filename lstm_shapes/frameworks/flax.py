@@ -144,6 +144,17 @@ class Flax(Framework):
                 out[at] = h
         return out
 
+    def constructor(self, config: Config) -> tuple[str, ...]:
+        kind = {"lstm": "LSTMCell", "gru": "GRUCell", "rnn": "SimpleCell"}[config.cell]
+        major = ", time_major=True" if not config.batch_first else ""
+        lines = []
+        for k in range(config.layers):
+            cell = f"nn.{kind}(features={config.layer_hidden(k)})"
+            rnn = f"nn.RNN({cell}{major})"
+            backward = f"nn.RNN({cell}{major}, reverse=True, keep_order=True)"
+            lines.append(f"nn.Bidirectional({rnn}, {backward})" if config.bidirectional else rnn)
+        return tuple(lines)
+
     def weight_notes(self, config: Config) -> list[str]:
         first = self.gate_order(config)[0][1]
         said = [f"Flax gives each gate its own Dense per side, so nothing is packed: i{first}/kernel reads x_t, "

@@ -92,6 +92,26 @@ class Keras(Framework):
                                       k, d))
         return tuple(out + self.dense_head(config))
 
+    module = "keras.layers"  # where the layer classes live, as a user imports them
+    classes = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
+
+    def constructor(self, config: Config) -> tuple[str, ...]:
+        lines = []
+        for k in range(config.layers):
+            options = [(f"use_bias=False", not config.bias),
+                       (f"reset_after={config.reset_after}", config.cell == "gru" and config.reset_after != self.reset_after_default),
+                       ("return_sequences=True", k < config.layers - 1 or config.head_reads == "every-step")]
+            args = "".join(f", {text}" for text, on in options if on and text in self.constructor_options)
+            layer = f"{self.module}.{self.classes[config.cell]}({config.layer_hidden(k)}{args})"
+            if config.bidirectional:
+                mode = "" if config.merge_mode == "concat" else (
+                    ", merge_mode=None" if config.merge_mode == "none" else f', merge_mode="{config.merge_mode}"')
+                layer = f"{self.module}.Bidirectional({layer}{mode})"
+            lines.append(layer)
+        return tuple(lines)
+
+    constructor_options = ("use_bias=False", "reset_after=False", "reset_after=True", "return_sequences=True")
+
     def returns(self, config: Config, n: Dim, t: Dim) -> list[SeqTensor]:
         x, h, D = config.input, config.top_hidden, config.directions
         w = config.merged * h

@@ -101,6 +101,11 @@ class MLX(Framework):
             out["cell"] = np.stack([step[c_id] for step in run.steps], axis=1)
         return out
 
+    def constructor(self, config: Config) -> tuple[str, ...]:
+        kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[config.cell]
+        bias = ", bias=False" if not config.bias else ""
+        return tuple(f"mlx.nn.{kind}({config.layer_input(k)}, {config.layer_hidden(k)}{bias})" for k in range(config.layers))
+
     def weight_notes(self, config: Config) -> list[str]:
         said = []
         if config.layers > 1:

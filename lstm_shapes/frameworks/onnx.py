@@ -121,6 +121,14 @@ class ONNX(Framework):
             out["Y_c"] = y_c.transpose(1, 0, 2) if config.batch_first else y_c
         return out
 
+    def constructor(self, config: Config) -> tuple[str, ...]:
+        kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[config.cell]
+        extra = "".join(f", {text}" for text, on in (('direction="bidirectional"', config.bidirectional),
+                                                        ("linear_before_reset=1", config.cell == "gru" and bool(config.reset_after)),
+                                                        ("layout=1", bool(config.batch_first))) if on)
+        return tuple(f'onnx.helper.make_node("{kind}", ..., hidden_size={config.layer_hidden(k)}{extra})'
+                     for k in range(config.layers))
+
     def weight_notes(self, config: Config) -> list[str]:
         said = []
         if config.bias:

@@ -133,6 +133,17 @@ class Paddle(Framework):
             out["final_states"] = h_n
         return out
 
+    def constructor(self, config: Config) -> tuple[str, ...]:
+        kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}[config.cell]
+        extra = [('direction="bidirect"', config.bidirectional), ("time_major=True", not config.batch_first),
+                 (f"proj_size={config.proj}", config.proj is not None)]
+        tail = "".join(f", {text}" for text, on in extra if on)
+        if config.per_layer:
+            return tuple(f"paddle.nn.{kind}({config.layer_input(k)}, {config.layer_hidden(k)}{tail})"
+                         for k in range(config.layers))
+        layers = f", num_layers={config.layers}" if config.layers > 1 else ""
+        return (f"paddle.nn.{kind}({config.input}, {config.hidden}{layers}{tail})",)
+
     def weight_notes(self, config: Config) -> list[str]:
         said = [module_list_note(config, "paddle.nn", "LayerList")] if config.per_layer else []
         said += ["Paddle keeps two biases per gate, bias_ih and bias_hh; they only ever appear summed. "

@@ -104,6 +104,16 @@ class PyTorch(Framework):
             out["c_n"] = np.stack([hc[1] for layer in run.finals for hc in layer])
         return out
 
+    def constructor(self, config: Config) -> tuple[str, ...]:
+        kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[config.cell]
+        extra = [("bias=False", not config.bias), ("batch_first=True", config.batch_first),
+                 ("bidirectional=True", config.bidirectional), (f"proj_size={config.proj}", config.proj is not None)]
+        tail = "".join(f", {text}" for text, on in extra if on)
+        if config.per_layer:
+            return tuple(f"nn.{kind}({config.layer_input(k)}, {config.layer_hidden(k)}{tail})" for k in range(config.layers))
+        layers = f", num_layers={config.layers}" if config.layers > 1 else ""
+        return (f"nn.{kind}({config.input}, {config.hidden}{layers}{tail})",)
+
     def weight_notes(self, config: Config) -> list[str]:
         said = []
         if config.per_layer:

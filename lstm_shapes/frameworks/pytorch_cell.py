@@ -88,6 +88,10 @@ class PyTorchCell(PyTorch):
         h, c = run.finals[0][0]
         return {"h_1": h, "c_1": c} if config.cell == "lstm" else {"h_1": h}
 
+    def constructor(self, config: Config) -> tuple[str, ...]:
+        kind = {"lstm": "LSTMCell", "gru": "GRUCell", "rnn": "RNNCell"}[config.cell]
+        return (f"nn.{kind}({config.input}, {config.hidden}" + (", bias=False" if not config.bias else "") + ")",)
+
     def weight_notes(self, config: Config) -> list[str]:
         said = ["A cell takes one time step per call: input (B, x) and its state; a loop over a sequence calls it T times."]
         return said + super().weight_notes(config)

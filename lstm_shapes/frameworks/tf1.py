@@ -172,6 +172,17 @@ class TF1(Framework):
                     out[at] = h
         return out
 
+    def constructor(self, config: Config) -> tuple[str, ...]:
+        kind = {"lstm": "LSTMCell", "gru": "GRUCell", "rnn": "BasicRNNCell"}[config.cell]
+        extra = "".join(f", {text}" for text, on in (("use_peepholes=True", config.peepholes),
+                                                        (f"num_proj={config.proj}", config.proj is not None)) if on)
+        cells = [f"tf.compat.v1.nn.rnn_cell.{kind}({config.layer_hidden(k)}{extra})" for k in range(config.layers)]
+        cell = cells[0] if len(cells) == 1 else f"tf.compat.v1.nn.rnn_cell.MultiRNNCell([{', '.join(cells)}])"
+        major = ", time_major=True" if not config.batch_first else ""
+        if config.bidirectional:
+            return (f"tf.compat.v1.nn.bidirectional_dynamic_rnn({cell}, {cell}, inputs{major})",)
+        return (f"tf.compat.v1.nn.dynamic_rnn({cell}, inputs{major})",)
+
     def weight_notes(self, config: Config) -> list[str]:
         if config.cell != "lstm":
             return []

@@ -1,0 +1,267 @@
+"""Recognition: the recurrent layers in a set of named tensors, each in its framework's terms.
+
+Every framework reads every tensor name, prefix by prefix (`encoder.rnn.weight_ih_l0` is
+`weight_ih_l0` under `encoder.rnn.`), and parses each prefix's tensors backward into the
+configurations that store exactly them. Where several frameworks claim the same tensors the one
+that explains more of them wins, the others stay as alternatives. Tensors no framework names are
+grouped by their prefix and tried by shape alone, in the file's order, against each framework's
+one-layer tensors (an npz with `enc_w_ih`, `enc_w_hh`, `enc_b_ih`, `enc_b_hh`). The rest is
+summarised by top-level prefix. Pure: no file, library or framework is touched here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from math import prod
+
+from .config import Config
+from .errors import ConfigError, LstmShapesError
+from .frameworks import REGISTRY, Framework
+from .parsing import parse_tensors
+from .report import Report, build
+
+Shape = tuple[int, ...]
+SPLIT = re.compile(r"[./]")
+# Shape-only recognition tries groups of this many tensors: one layer and direction with or without biases.
+BY_SHAPES = range(2, 7)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A recurrent layer found in the tensors: where, whose convention, which configuration, under which names."""
+
+    prefix: str
+    framework: str
+    config: Config
+    names: tuple[tuple[str, str], ...]  # (the framework's name, the name in the file)
+    by_shapes: bool = False  # recognised by its shapes alone, its names being the file's own
+    alternatives: tuple[tuple[str, Config], ...] = ()  # other conventions and configurations that store the same
+
+    @property
+    def params(self) -> int:
+        return build(self.config).total_params
+
+    def report(self, explain: bool = False, show_cost: bool = False) -> Report:
+        """The full trace, its weights under the names they have in the file."""
+        report = build(self.config, explain=explain, show_cost=show_cost)
+        renamed = dict(self.names)
+        return replace(report, weights=tuple(w._replace(name=renamed.get(w.name, w.name)) for w in report.weights))
+
+
+@dataclass(frozen=True)
+class Other:
+    """Tensors under one top-level prefix that are not part of a recurrent layer."""
+
+    prefix: str
+    tensors: int
+    params: int
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What a file (or mapping) holds: its recurrent layers, the rest by prefix, and the totals."""
+
+    source: str
+    format: str
+    total_params: int
+    tensors: int
+    layers: tuple[Layer, ...]
+    other: tuple[Other, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+
+def inspect_tensors(tensors: Mapping[str, Shape], source: str = "", format: str = "",
+                    warnings: tuple[str, ...] = (), described: Mapping[str, tuple[str, ...]] | None = None,
+                    said: Mapping[str, Mapping[str, object]] | None = None) -> Inspection:
+    """The recurrent layers in `tensors` (name → shape) and a summary of the rest.
+
+    `described` is what the file itself says of its layers: a layer's name → its tensors in order (a Keras
+    layer's weights, an ONNX node's W, R, B); those its names do not give away are matched by their order.
+    """
+    given = {name: tuple(int(d) for d in shape) for name, shape in tensors.items()}
+    found = _by_names(given)
+    claimed = {file_name for layer in found for _, file_name in layer.names}
+    for name, owned in (described or {}).items():
+        names = [n for n in owned if n in given and n not in claimed]
+        if len(names) in BY_SHAPES:
+            layer = _by_order(name, names, given, by_shapes=False)
+            if layer is not None:
+                found.append(_as_said(layer, (said or {}).get(name, {})))
+                claimed.update(names)
+    found += _by_shapes({n: s for n, s in given.items() if n not in claimed})
+    claimed = {file_name for layer in found for _, file_name in layer.names}
+    order = {name: i for i, name in enumerate(given)}
+    found.sort(key=lambda layer: min(order[file_name] for _, file_name in layer.names))
+    rest: dict[str, list[int]] = {}
+    for name, shape in given.items():
+        if name not in claimed:
+            top = SPLIT.split(name, 1)[0]
+            counts = rest.setdefault(top, [0, 0])
+            counts[0] += 1
+            counts[1] += prod(shape)
+    return Inspection(source, format, sum(prod(s) for s in given.values()), len(given), tuple(found),
+                      tuple(Other(p, n, c) for p, (n, c) in rest.items()), warnings)
+
+
+def _splits(name: str) -> Iterator[tuple[str, str]]:
+    """(prefix, rest) for the whole name, then after each `.` or `/`."""
+    yield "", name
+    for match in SPLIT.finditer(name):
+        yield name[: match.end()], name[match.end():]
+
+
+# What a file's own layer description says that the shapes cannot: attribute → (Config field, value it means).
+SAID = {"reset_after": ("reset_after", {True: True, False: False}),
+        "linear_before_reset": ("reset_after", {1: True, 0: False})}
+
+
+def _as_said(layer: Layer, attributes: Mapping[str, object]) -> Layer:
+    """Of a layer's equally fitting configurations, the one its description names (an ONNX GRU's linear_before_reset)."""
+    for attribute, (field_, meaning) in SAID.items():
+        if attribute not in attributes or attributes[attribute] not in meaning:
+            continue
+        want = meaning[attributes[attribute]]  # type: ignore[index]
+        if getattr(layer.config, field_) == want:
+            return layer
+        for index, (fw, config) in enumerate(layer.alternatives):
+            if fw == layer.framework and getattr(config, field_) == want:
+                rest = layer.alternatives[:index] + ((layer.framework, layer.config),) + layer.alternatives[index + 1:]
+                return replace(layer, config=config, alternatives=rest)
+    return layer
+
+
+def _by_names(given: Mapping[str, Shape]) -> list[Layer]:
+    """Layers whose names a framework knows; where frameworks overlap, the one claiming more tensors wins."""
+    candidates: list[tuple[int, int, Layer]] = []
+    for rank, fw in enumerate(REGISTRY.values()):
+        groups: dict[str, dict[str, str]] = {}  # prefix -> {framework name: file name}
+        heads: dict[str, dict[str, str]] = {}
+        for name in given:
+            for prefix, rest in _splits(name):  # every reading: `rnn.weight_ih_l0` under `encoder.`, or under `encoder.rnn.`
+                place = fw.parse_name(rest)
+                if place is not None:
+                    (heads if place[2] in fw.head_kinds else groups).setdefault(prefix, {})[rest] = name
+        for prefix, names in groups.items():
+            layer = _parse(fw, prefix, {**names, **heads.get(prefix, {})}, given) or _parse(fw, prefix, names, given)
+            if layer is not None:
+                candidates.append((-len(layer.names), rank, layer))
+    return _choose(candidates)
+
+
+def _parse(fw: Framework, prefix: str, names: Mapping[str, str], given: Mapping[str, Shape],
+           by_shapes: bool = False) -> Layer | None:
+    result = parse_tensors(fw, {own: given[file_name] for own, file_name in names.items()})
+    if not result.matches or result.unknown:
+        return None
+    first, *others = result.matches
+    return Layer(prefix, fw.name, first.config, tuple(names.items()), by_shapes,
+                 tuple((fw.name, match.config) for match in others))
+
+
+def _choose(candidates: list[tuple[int, int, Layer]]) -> list[Layer]:
+    """The largest claims first; a claim of tensors already taken is dropped, or kept as an alternative if the same."""
+    chosen: list[Layer] = []
+    taken: dict[str, int] = {}
+    for _, _, layer in sorted(candidates, key=lambda c: (c[0], c[1])):
+        files = {file_name for _, file_name in layer.names}
+        owners = {taken[f] for f in files if f in taken}
+        if not owners:
+            taken.update((f, len(chosen)) for f in files)
+            chosen.append(layer)
+        elif len(owners) == 1:
+            index = owners.pop()
+            if {f for _, f in chosen[index].names} == files:
+                extra = ((layer.framework, layer.config), *layer.alternatives)
+                chosen[index] = replace(chosen[index], alternatives=chosen[index].alternatives + extra)
+    return chosen
+
+
+def _by_shapes(given: Mapping[str, Shape]) -> list[Layer]:
+    """Groups of custom-named tensors that some framework's one-layer tensors fit, in the file's order."""
+    groups: dict[str, list[str]] = {}
+    for name in given:
+        cut = max(name.rfind("."), name.rfind("/"))
+        prefix = name[: cut + 1] if cut >= 0 else name[: name.find("_") + 1]
+        groups.setdefault(prefix, []).append(name)
+    found = []
+    for prefix, names in groups.items():
+        if len(names) in BY_SHAPES:
+            layer = _by_order(prefix, names, given, by_shapes=True)
+            if layer is not None:
+                found.append(layer)
+    return found
+
+
+def _by_order(prefix: str, names: list[str], given: Mapping[str, Shape], by_shapes: bool) -> Layer | None:
+    """The first framework whose one-layer tensors, in its order, the `names` fit; the others as alternatives."""
+    layers: list[Layer] = []
+    for fw in REGISTRY.values():
+        for own in _one_layer_names(fw, len(names)):
+            layer = _parse(fw, prefix, dict(zip(own, names)), given, by_shapes=by_shapes)
+            if layer is not None and all(layer.config != other.config for other in layers):
+                layers.append(layer)
+    if not layers:
+        return None
+    first, *others = layers
+    alternatives = tuple((o.framework, o.config) for o in others) + tuple(a for o in others for a in o.alternatives)
+    return replace(first, alternatives=first.alternatives + alternatives)
+
+
+def _one_layer_names(fw: Framework, count: int) -> Iterator[tuple[str, ...]]:
+    """The framework's tensor names of one layer and direction, in its order, for each cell and bias choice."""
+    seen = set()
+    for cell in fw.cells:
+        for bias in (True, False) if fw.has_no_bias else (True,):
+            try:
+                probe = Config(input=7, hidden=5, cell=cell, framework=fw.name, bias=bias)
+            except ConfigError:
+                continue
+            names = tuple(w.name for w in fw.weights(probe))
+            if len(names) == count and names not in seen:
+                seen.add(names)
+                yield names
+
+
+def inspect_path(path: str, layer: str | None = None) -> Inspection:
+    """The Inspection of one file: its reader's tensors and layer descriptions, recognised; `layer` keeps one prefix."""
+    from .files import read
+
+    model = read(path)
+    tensors = {name: info.shape for name, info in model.tensors.items()}
+    described = {info.name: info.tensors for info in model.layers}
+    said = {info.name: info.config for info in model.layers}
+    result = inspect_tensors(tensors, path, model.format, tuple(model.warnings), described, said)
+    if layer is not None:
+        chosen = tuple(found for found in result.layers if found.prefix == layer)
+        if not chosen:
+            prefixes = ", ".join(repr(found.prefix) for found in result.layers) or "none"
+            raise LstmShapesError(f"{path}: no recurrent layer at prefix {layer!r}; the file has {prefixes}")
+        result = replace(result, layers=chosen)
+    return result
+
+
+def inspect_object(obj: object) -> Inspection:
+    """A path, a mapping of names to anything with a shape, a torch module or a Keras model; duck-typed."""
+    import os
+
+    if isinstance(obj, (str, os.PathLike)):
+        return inspect_path(os.fspath(obj))
+    variables = getattr(obj, "weights", None)
+    state_dict = getattr(obj, "state_dict", None)
+    if isinstance(variables, (list, tuple)) and not isinstance(obj, Mapping):  # a Keras model (a torch module too,
+        obj = {getattr(v, "path", None) or v.name: v.shape for v in variables}  # on its torch backend): its paths
+    elif callable(state_dict) and not isinstance(obj, Mapping):  # a torch.nn.Module (or Paddle's Layer)
+        obj = state_dict()
+    if not isinstance(obj, Mapping):
+        raise LstmShapesError(f"cannot inspect a {type(obj).__name__}: give a path, a mapping of names to shapes, "
+                              "a torch module or a Keras model")
+    tensors = {}
+    for name, value in obj.items():
+        shape = getattr(value, "shape", value)
+        try:
+            tensors[str(name)] = tuple(int(d) for d in shape)
+        except (TypeError, ValueError):
+            raise LstmShapesError(f"{name!r} has no shape (got a {type(value).__name__})") from None
+    return inspect_tensors(tensors, type(obj).__name__, "mapping")
