@@ -1,0 +1,164 @@
+"""`lstm-shapes inspect` and `lstm_shapes.inspect`: recurrent layers found in real models' tensors.
+
+Expected configurations come from the real objects (a torch module's input_size, hidden_size, ...;
+a Keras layer's units), and each printed constructor line is run in its framework to build a layer
+whose tensors must be the file's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from math import prod
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lstm_shapes
+
+torch = pytest.importorskip("torch", reason="torch is not installed: inspect's cross-check skipped")
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lstm_shapes", "inspect", *args], capture_output=True, text=True, cwd=cwd)
+
+
+class Encoder(torch.nn.Module):
+    """A model around an LSTM: an embedding, the LSTM one level down, a Linear on its output."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = torch.nn.Embedding(100, 40)
+        self.encoder = torch.nn.Module()
+        self.encoder.rnn = torch.nn.LSTM(40, 256, num_layers=2, bidirectional=True)
+        self.fc = torch.nn.Linear(512, 10)
+
+
+def test_a_state_dict_finds_its_lstm_under_its_prefix() -> None:
+    model = Encoder()
+    rnn = model.encoder.rnn
+    result = lstm_shapes.inspect(model)
+    (layer,) = result.layers
+    assert layer.prefix == "encoder.rnn." and layer.framework == "pytorch"
+    cfg = layer.config
+    assert (cfg.cell, cfg.input, cfg.hidden, cfg.layers, cfg.bidirectional) == (
+        "lstm", rnn.input_size, rnn.hidden_size, rnn.num_layers, rnn.bidirectional)
+    assert layer.params == sum(p.numel() for p in rnn.parameters())
+    # The rest by top-level prefix, and the parts add up to the whole.
+    assert {(o.prefix, o.tensors, o.params) for o in result.other} == {("emb", 1, 4_000), ("fc", 2, 5_130)}
+    assert result.total_params == sum(p.numel() for p in model.parameters())
+    assert result.total_params == layer.params + sum(o.params for o in result.other)
+
+
+def test_the_pytorch_constructor_line_builds_the_same_tensors() -> None:
+    from lstm_shapes.render.inspection import constructors
+
+    module = torch.nn.LSTM(40, 256, num_layers=2, bidirectional=True, proj_size=64)
+    (layer,) = lstm_shapes.inspect(module).layers
+    (line,) = constructors(layer.config)["PyTorch"]
+    assert line == "nn.LSTM(40, 256, num_layers=2, bidirectional=True, proj_size=64)"
+    built = eval(line, {"nn": torch.nn})  # the printed line, run
+    assert {k: v.shape for k, v in built.state_dict().items()} == {k: v.shape for k, v in module.state_dict().items()}
+
+
+def test_layers_of_their_own_sizes_in_a_module_list() -> None:
+    class Stack(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = torch.nn.ModuleList([torch.nn.GRU(4, 8), torch.nn.GRU(8, 3)])
+            self.head = torch.nn.Linear(3, 2)
+
+    (layer,) = lstm_shapes.inspect(Stack()).layers
+    assert (layer.config.cell, layer.config.hidden, layer.config.out) == ("gru", (8, 3), 2)
+
+
+def test_custom_names_are_recognised_by_their_shapes(tmp_path: Path) -> None:
+    # The issue's example: enc_w_ih (768, 256), enc_w_hh (768, 256), enc_b_ih, enc_b_hh: 3h = 768 rows of
+    # x = 256 and h = 256 columns, so a GRU with x = h = 256 in PyTorch's layout (an LSTM's 4h = 768 would
+    # give h = 192, which weight_hh's 256 columns refute).
+    gru = torch.nn.GRU(256, 256)
+    arrays = {f"enc_{k.replace('weight', 'w').replace('bias', 'b').replace('_l0', '')}": v.detach().numpy()
+              for k, v in gru.state_dict().items()}
+    assert list(arrays) == ["enc_w_ih", "enc_w_hh", "enc_b_ih", "enc_b_hh"]
+    (layer,) = lstm_shapes.inspect(arrays).layers
+    assert layer.by_shapes and layer.prefix == "enc_"
+    assert (layer.framework, layer.config.cell, layer.config.input, layer.config.hidden) == ("pytorch", "gru", 256, 256)
+    assert {fw for fw, _ in layer.alternatives} >= {"pytorch-cell", "paddle"}  # the same layout, listed
+    assert dict(layer.names)["weight_ih_l0"] == "enc_w_ih"
+
+
+def test_a_keras_file_with_custom_layer_names(tmp_path: Path) -> None:
+    keras = pytest.importorskip("keras", reason="keras is not installed")
+    pytest.importorskip("h5py", reason="h5py is not installed")
+    model = keras.Sequential([keras.Input((None, 5)), keras.layers.LSTM(8, return_sequences=True, name="encoder"),
+                              keras.layers.Bidirectional(keras.layers.GRU(4)), keras.layers.Dense(3)])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    data = json.loads(run(str(path), "--format", "json").stdout)
+    assert data["total_params"] == model.count_params()
+    first, second = data["recurrent"]
+    assert (first["prefix"], first["cell"], first["input"], first["hidden"]) == ("encoder", "lstm", 5, 8)
+    assert (second["cell"], second["input"], second["hidden"], second["bidirectional"], second["out"]) == (
+        "gru", 8, 4, True, 3)
+    assert sum(layer["params"] for layer in data["recurrent"]) + sum(o["params"] for o in data["other"]) == \
+        model.count_params()
+    for key in ("prefix", "framework", "cell", "input", "hidden", "layers", "bidirectional", "proj", "bias", "params",
+                "trace"):
+        assert key in first
+    # The Keras line, run, builds the same shapes.
+    line = first["constructors"]["Keras 3 / TF2"][0]
+    layer = eval(line, {"keras": keras})
+    layer.build((None, None, 5))
+    assert [tuple(w.shape) for w in layer.weights] == [tuple(w.shape) for w in model.layers[0].weights]
+
+
+def test_an_onnx_export_reads_each_node_and_its_reset_placement(tmp_path: Path) -> None:
+    pytest.importorskip("onnx", reason="onnx is not installed")
+    import warnings
+
+    gru = torch.nn.GRU(5, 7, num_layers=2, bidirectional=True)
+    path = tmp_path / "g.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(gru, (torch.zeros(3, 2, 5),), str(path), dynamo=False)
+    data = json.loads(run(str(path), "--format", "json").stdout)
+    layers = data["recurrent"]
+    # One ONNX node per layer: the second reads both directions of the first (2·7 = 14).
+    assert [(layer["input"], layer["hidden"], layer["bidirectional"]) for layer in layers] == [(5, 7, True), (14, 7, True)]
+    # PyTorch exports linear_before_reset=1: the reset gate after the recurrent product, as torch computes it.
+    assert all(layer["trace"]["reset_after"] is True for layer in layers)
+    assert sum(layer["params"] for layer in layers) == sum(p.numel() for p in gru.parameters())
+
+
+def test_the_command_reads_a_file_and_says_which_layer(tmp_path: Path) -> None:
+    path = tmp_path / "w.npz"
+    np.savez(path, enc_w_ih=np.zeros((768, 256), np.float32), enc_w_hh=np.zeros((768, 256), np.float32),
+             enc_b_ih=np.zeros(768, np.float32), enc_b_hh=np.zeros(768, np.float32))
+    result = run(str(path))
+    if result.returncode == 2 and "not a model file" in result.stderr:
+        pytest.skip("no .npz reader in this build")
+    assert result.returncode == 0, result.stderr
+    assert "PyTorch GRU: x = 256, h = 256; 394,752 parameters" in result.stdout  # 3·(256·(256+256)+2·256)
+    assert "Recognised by its shapes alone" in result.stdout
+    assert "nn.GRU(256, 256)" in result.stdout
+
+
+def test_bad_paths_and_prefixes_are_one_line_exit_2(tmp_path: Path) -> None:
+    missing = run(str(tmp_path / "nope.pt"))
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "no such file" in missing.stderr
+    odd = tmp_path / "notes.txt"
+    odd.write_text("hello")
+    other = run(str(odd))
+    assert other.returncode == 2 and "not a model file this tool reads" in other.stderr
+    assert run().returncode == 2  # a path is required
+
+
+def test_totals_reconcile_for_any_mapping() -> None:
+    tensors = {w.name: w.shape for w in lstm_shapes.trace(3, (6, 4), out=2, framework="mlx").weights}
+    tensors["extra.scale"] = (7,)
+    result = lstm_shapes.inspect(tensors)
+    assert result.total_params == sum(prod(s) for s in tensors.values())
+    assert result.total_params == sum(layer.params for layer in result.layers) + sum(o.params for o in result.other)
+    assert [(layer.framework, layer.config.hidden) for layer in result.layers] == [("mlx", (6, 4))]
