@@ -293,14 +293,14 @@ def _dest(option: Option) -> str:
     return "input_size" if option.field == "input" else option.flags.split("/")[0][2:].replace("-", "_")
 
 
-def _click_option(option: Option, default: Any, fit: bool) -> Callable[[F], F]:
+def _click_option(option: Option, default: Any, fit: bool, optional: bool = False) -> Callable[[F], F]:
     text = re.sub(r"\{(has_\w+)\}", lambda match: having(match[1]), option.help)
     if option.field == "framework":
-        kind: Any = OneFramework() if fit else click.Choice((*FRAMEWORKS, "all"))
-        text = text if fit else text[:-1] + "; 'all' compares them side by side."
+        kind: Any = OneFramework() if fit or optional else click.Choice((*FRAMEWORKS, "all"))
+        text = text if fit or optional else text[:-1] + "; 'all' compares them side by side."
         return click.option(option.flags, type=kind, default=default, show_default=True, help=text)
     # A required option has no default; a default other than None is shown.
-    given: dict[str, Any] = {"required": True} if option.required else {"default": default}
+    given: dict[str, Any] = {"required": True} if option.required and not optional else {"default": default}
     if default is not None:
         given["show_default"] = True
     if option.choices:
@@ -319,10 +319,10 @@ def _defaults() -> list[Any]:
     return [None if fields[o.field] is dataclasses.MISSING else fields[o.field] for o in OPTIONS]
 
 
-def model_options(fit: bool = False) -> Callable[[F], F]:
-    """The options that describe a model, made from config.OPTIONS, for the main command and (those that change a
-    count) `fit`."""
-    options = [_click_option(option, default, fit) for option, default in zip(OPTIONS, _defaults())
+def model_options(fit: bool = False, optional: bool = False) -> Callable[[F], F]:
+    """The options that describe a model, made from config.OPTIONS, for the main command, (those that change a
+    count) `fit`, and (none required, one framework) `inspect`'s check of a file against what the user meant."""
+    options = [_click_option(option, default, fit, optional) for option, default in zip(OPTIONS, _defaults())
                if option.in_fit or not fit]
 
     def decorate(function: F) -> F:
@@ -336,6 +336,18 @@ def model_options(fit: bool = False) -> Callable[[F], F]:
 def _turns_off(option: Option) -> bool:
     """--no-bias: a flag that sets its field, on by default, to False."""
     return option.flags.startswith("--no-") and "/" not in option.flags
+
+
+def given_options(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Config's keyword arguments for the model options the command line gave, and only those."""
+    from click.core import ParameterSource
+
+    given = {}
+    for option in OPTIONS:
+        dest = _dest(option)
+        if dest in params and ctx.get_parameter_source(dest) not in (ParameterSource.DEFAULT, None):
+            given[option.field] = not params[dest] if _turns_off(option) else params[dest]
+    return given
 
 
 def config_options(params: dict[str, Any]) -> dict[str, Any]:

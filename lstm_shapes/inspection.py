@@ -12,6 +12,7 @@ summarised by top-level prefix. Pure: no file, library or framework is touched h
 from __future__ import annotations
 
 import re
+from itertools import product
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from math import prod
@@ -24,8 +25,8 @@ from .report import Report, build
 
 Shape = tuple[int, ...]
 SPLIT = re.compile(r"[./]")
-# Shape-only recognition tries groups of this many tensors: one layer and direction with or without biases.
-BY_SHAPES = range(2, 7)
+# Shape-only recognition tries groups of this many tensors: one layer, one or two directions, with or without biases.
+BY_SHAPES = range(2, 13)
 
 
 @dataclass(frozen=True)
@@ -213,9 +214,9 @@ def _one_layer_names(fw: Framework, count: int) -> Iterator[tuple[str, ...]]:
     """The framework's tensor names of one layer and direction, in its order, for each cell and bias choice."""
     seen = set()
     for cell in fw.cells:
-        for bias in (True, False) if fw.has_no_bias else (True,):
+        for bias, both in product((True, False) if fw.has_no_bias else (True,), (False, True)):
             try:
-                probe = Config(input=7, hidden=5, cell=cell, framework=fw.name, bias=bias)
+                probe = Config(input=7, hidden=5, cell=cell, framework=fw.name, bias=bias, bidirectional=both)
             except ConfigError:
                 continue
             names = tuple(w.name for w in fw.weights(probe))
@@ -265,3 +266,77 @@ def inspect_object(obj: object) -> Inspection:
         except (TypeError, ValueError):
             raise LstmShapesError(f"{name!r} has no shape (got a {type(value).__name__})") from None
     return inspect_tensors(tensors, type(obj).__name__, "mapping")
+
+
+# The size fields and the symbols their tensors show them by.
+SYMBOLS = {"input": "x", "proj": "p", "out": "o"}
+
+
+def compare(layer: Layer, wanted: Mapping[str, object]) -> tuple[str, ...]:
+    """Each way the layer differs from what the user meant (Config fields → values), in words; () when they agree."""
+    from dataclasses import fields
+
+    from .config import OPTIONS
+
+    flags = {option.field: option.flags.split("/")[0] for option in OPTIONS}
+    cfg = layer.config
+    said = []
+    if "framework" in wanted and wanted["framework"] != layer.framework:
+        said.append(f"the file's tensors are named as {REGISTRY[layer.framework].title} names them; you said "
+                    f"{REGISTRY[str(wanted['framework'])].title} (the sizes below are read in the file's convention)")
+    changes = {k: v for k, v in wanted.items() if k != "framework"}
+    if isinstance(changes.get("hidden"), tuple) and "layers" not in changes:
+        changes["layers"] = 1  # the sizes say how many layers
+    try:
+        meant = replace(cfg, **changes)
+    except ConfigError as exc:
+        return (*said, f"what you said cannot be built in {REGISTRY[layer.framework].title}: {exc}")
+    weights = layer.report().weights
+    for field_ in (f.name for f in fields(Config)):
+        if field_ not in wanted or field_ == "framework" or getattr(meant, field_) == getattr(cfg, field_):
+            continue
+        if field_ == "hidden":
+            said += _sizes_apart(cfg, meant, weights)
+            continue
+        symbol = SYMBOLS.get(field_)
+        evidence = _evidence(weights, symbol, cfg.symbols) if symbol else ""
+        have, want = getattr(cfg, field_), getattr(meant, field_)
+        if evidence:
+            said.append(f"{evidence}, so the file has {symbol} = {have}; you said {want}")
+        else:
+            said.append(f"the file's tensors say {flags.get(field_, field_)} {_word(have)}; you said {_word(want)}")
+    return tuple(said)
+
+
+def _word(value: object) -> str:
+    return {True: "on", False: "off", None: "none"}.get(value, str(value)) if not isinstance(value, int) or \
+        isinstance(value, bool) else str(value)
+
+
+def _sizes_apart(cfg: Config, meant: Config, weights: tuple[object, ...]) -> list[str]:
+    if cfg.layers != meant.layers:
+        return [f"the file has {cfg.layers} layer{'s' if cfg.layers > 1 else ''} (hidden {cfg.hidden_text}); you said "
+                f"--hidden {meant.hidden_text}"]
+    said = []
+    for k in range(cfg.layers):
+        if cfg.layer_hidden(k) == meant.layer_hidden(k) or (k and not cfg.per_layer and not meant.per_layer):
+            continue  # one size for every layer is said once
+        symbol = f"h{k}" if cfg.per_layer else "h"
+        evidence = _evidence(weights, symbol, cfg.symbols, layer=k)
+        where = f" in layer {k}" if cfg.per_layer or meant.per_layer else ""
+        said.append(f"{evidence}, so the file has h = {cfg.layer_hidden(k)}{where}; you said {meant.layer_hidden(k)}")
+    return said
+
+
+def _evidence(weights: tuple[object, ...], symbol: str, env: Mapping[str, int], layer: int | None = None) -> str:
+    """`weight_ih_l0 is (1024, 40): 4h = 1024`: the first tensor with an axis that shows `symbol` alone."""
+    for weight in weights:
+        if layer is not None and getattr(weight, "layer") != layer:
+            continue
+        for axis, expr in enumerate(weight.dims):  # type: ignore[attr-defined]
+            if expr.names() == {symbol}:
+                shape = "(" + ", ".join(map(str, weight.shape)) + ("," if len(weight.shape) == 1 else "") + ")"  # type: ignore[attr-defined]
+                text = expr.render()
+                value = weight.shape[axis]  # type: ignore[attr-defined]
+                return f"{weight.name} is {shape}" + (f": {text} = {value}" if text != symbol else "")  # type: ignore[attr-defined]
+    return f"the tensors give {symbol} = {env.get(symbol)}"

@@ -92,6 +92,7 @@ def test_custom_names_are_recognised_by_their_shapes(tmp_path: Path) -> None:
 def test_a_keras_file_with_custom_layer_names(tmp_path: Path) -> None:
     keras = pytest.importorskip("keras", reason="keras is not installed")
     pytest.importorskip("h5py", reason="h5py is not installed")
+    keras.backend.clear_session()  # Keras' own names from here: bidirectional/forward_gru/..., dense/...
     model = keras.Sequential([keras.Input((None, 5)), keras.layers.LSTM(8, return_sequences=True, name="encoder"),
                               keras.layers.Bidirectional(keras.layers.GRU(4)), keras.layers.Dense(3)])
     path = tmp_path / "m.keras"
@@ -162,3 +163,49 @@ def test_totals_reconcile_for_any_mapping() -> None:
     assert result.total_params == sum(prod(s) for s in tensors.values())
     assert result.total_params == sum(layer.params for layer in result.layers) + sum(o.params for o in result.other)
     assert [(layer.framework, layer.config.hidden) for layer in result.layers] == [("mlx", (6, 4))]
+
+
+def test_checking_against_what_the_user_meant_says_each_difference() -> None:
+    from lstm_shapes.inspection import compare
+
+    # The issue's example: nn.LSTM(40, 256) checked against --hidden 128. weight_ih_l0 is (4h, x) = (1024, 40).
+    (layer,) = lstm_shapes.inspect(torch.nn.LSTM(40, 256, num_layers=2)).layers
+    assert compare(layer, {"hidden": 128}) == ("weight_ih_l0 is (1024, 40): 4h = 1024, so the file has h = 256; you said 128",)
+    assert compare(layer, {"input": 32}) == ("weight_ih_l0 is (1024, 40), so the file has x = 40; you said 32",)
+    assert compare(layer, {"bidirectional": True}) == ("the file's tensors say --bidirectional off; you said on",)
+    assert compare(layer, {"hidden": 256, "input": 40, "layers": 2}) == ()
+    assert compare(layer, {"hidden": (256, 128)}) == (
+        "weight_ih_l1 is (1024, 256): 4h = 1024, so the file has h = 256 in layer 1; you said 128",)
+
+
+def test_the_command_exits_1_on_a_difference(tmp_path: Path) -> None:
+    keras = pytest.importorskip("keras", reason="keras is not installed")
+    pytest.importorskip("h5py", reason="h5py is not installed")
+    model = keras.Sequential([keras.Input((None, 5)), keras.layers.LSTM(8, name="encoder")])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    wrong = run(str(path), "--hidden", "16")
+    assert wrong.returncode == 1
+    assert "differs: encoder/lstm_cell/kernel is (5, 32): 4h = 32, so the file has h = 8; you said 16" in wrong.stdout
+    right = run(str(path), "--hidden", "8", "--input", "5")
+    assert right.returncode == 0 and "every option you gave matches" in right.stdout
+    data = json.loads(run(str(path), "--hidden", "16", "--format", "json").stdout)
+    assert data["recurrent"][0]["differences"] == ["encoder/lstm_cell/kernel is (5, 32): 4h = 32, so the file has h = 8; "
+                                                   "you said 16"]
+
+
+def test_a_keras_bidirectional_whose_names_keras_numbered_apart(tmp_path: Path) -> None:
+    """`bidirectional_3/forward_gru_7/...`: the wrapper and its layer numbered apart, as in a long session; the
+    file's own description of the layer still gives it."""
+    keras = pytest.importorskip("keras", reason="keras is not installed")
+    pytest.importorskip("h5py", reason="h5py is not installed")
+    keras.backend.clear_session()
+    for _ in range(3):
+        keras.layers.GRU(2)  # uses up gru, gru_1, gru_2
+    model = keras.Sequential([keras.Input((None, 5)), keras.layers.Bidirectional(keras.layers.GRU(4))])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    data = json.loads(run(str(path), "--format", "json").stdout)
+    (layer,) = data["recurrent"]
+    assert (layer["cell"], layer["input"], layer["hidden"], layer["bidirectional"]) == ("gru", 5, 4, True)
+    assert layer["params"] == model.count_params()

@@ -58,7 +58,7 @@ def _alternatives(layer: Layer) -> list[str]:
     return [f"{REGISTRY[fw].title} {CELLS[c.cell]} x = {c.input}, h = {c.hidden_text}{reset(c)}" for fw, c in layer.alternatives]
 
 
-def inspection_text(result: Inspection, fmt: str) -> str:
+def inspection_text(result: Inspection, fmt: str, differences: dict[tuple[str, str], tuple[str, ...]] | None = None) -> str:
     """Text or Markdown: a heading per layer, its constructors, its trace in `fmt`, then the rest and the totals."""
     from . import render
 
@@ -77,6 +77,9 @@ def inspection_text(result: Inspection, fmt: str) -> str:
         out += [f"## {title}" if md else title, "", summary(layer)]
         if layer.by_shapes:
             out.append("Recognised by its shapes alone: its names are the file's own.")
+        if differences is not None:
+            apart = differences.get((result.source, layer.prefix), ())
+            out += [f"- differs: {line}" for line in apart] if apart else ["As you said: every option you gave matches."]
         others = _alternatives(layer)
         if others:
             out.append("The same tensors also fit: " + "; ".join(others) + ".")
@@ -101,7 +104,7 @@ def inspection_text(result: Inspection, fmt: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def inspection_dict(result: Inspection) -> dict[str, Any]:
+def inspection_dict(result: Inspection, differences: dict[tuple[str, str], tuple[str, ...]] | None = None) -> dict[str, Any]:
     """One JSON-ready object: the totals, each recurrent layer with its configuration and trace, the rest."""
     layers = []
     for layer in result.layers:
@@ -116,12 +119,15 @@ def inspection_dict(result: Inspection) -> dict[str, Any]:
             "constructors": {title: list(lines) for title, lines in constructors(cfg).items()},
             "trace": layer.report().to_dict(),
         })
+        if differences is not None:
+            layers[-1]["differences"] = list(differences.get((result.source, layer.prefix), ()))
     return {"source": result.source, "format": result.format, "tensors": result.tensors,
             "total_params": result.total_params, "recurrent": layers,
             "other": [{"prefix": o.prefix, "tensors": o.tensors, "params": o.params} for o in result.other],
             "warnings": list(result.warnings)}
 
 
-def inspection_json(results: list[Inspection]) -> str:
-    data: Any = inspection_dict(results[0]) if len(results) == 1 else [inspection_dict(r) for r in results]
+def inspection_json(results: list[Inspection], differences: dict[tuple[str, str], tuple[str, ...]] | None = None) -> str:
+    data: Any = [inspection_dict(r, differences) for r in results]
+    data = data[0] if len(data) == 1 else data
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
