@@ -35,6 +35,9 @@ class Keras(Framework):
     head_prefix = "dense/"
     head_transposed = False
     head_name = "dense"
+    library = "Keras 3"
+    layer_classes = {"lstm": "keras.layers.LSTM", "gru": "keras.layers.GRU", "rnn": "keras.layers.SimpleRNN"}
+    arguments = {"hidden": "units", "bias": "use_bias", "reset_after": "reset_after"}
 
     def biases_per_gate(self, config: Config) -> int:
         if config.bias and config.cell == "gru" and config.reset_after:

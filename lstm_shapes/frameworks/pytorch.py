@@ -34,6 +34,10 @@ class PyTorch(Framework):
     batch_first_default = False
     head_reads_texts = ("output[-1]", "h_n[-2] and h_n[-1] side by side")
     gru_update_ops = 3  # its kernel computes n + z⊙(h−n)
+    library = "PyTorch"
+    layer_classes = {"lstm": "nn.LSTM", "gru": "nn.GRU", "rnn": "nn.RNN"}
+    arguments = {"input": "input_size", "hidden": "hidden_size", "layers": "num_layers", "bidirectional": "bidirectional",
+                 "proj": "proj_size", "bias": "bias", "batch_first": "batch_first"}
 
     def biases_per_gate(self, config: Config) -> int:
         return 2 if config.bias else 0  # bias_ih and bias_hh, kept apart for cuDNN

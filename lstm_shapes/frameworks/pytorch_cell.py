@@ -32,6 +32,8 @@ class PyTorchCell(PyTorch):
     batch_first_choices = (True,)
     batch_first_default = True
     head_reads_texts = ("h_1", "h_1")
+    layer_classes = {"lstm": "nn.LSTMCell", "gru": "nn.GRUCell", "rnn": "nn.RNNCell"}
+    arguments = {"input": "input_size", "hidden": "hidden_size", "bias": "bias"}
 
     state_inputs = ("h_0", "c_0")  # c_0 for the LSTM cell only
 
