@@ -1,4 +1,4 @@
-"""The console script: picks the command (trace, fit, docs or inspect) and leaves the interpreter fast.
+"""The console script: picks the command (trace, fit, docs, inspect or diagnose) and leaves the interpreter fast.
 
 Exit codes: 0 ok, 1 a check failed (--verify found a mismatch, a stale docs block), 2 bad usage or
 input, 3 the output could not be written (a full disk, a closed stdout, a reader that went away).
@@ -19,7 +19,7 @@ __all__ = ["main", "main_command"]
 
 
 def main() -> None:
-    """The console script: `docs ...`, `fit ...` and `inspect ...` go to those commands, `trace ...` and all else traces."""
+    """The console script: `docs ...`, `fit ...`, `inspect ...` and `diagnose ...` go to those commands, `trace ...` and all else traces."""
     if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to answer
         os._exit(fail(str(OutputError("standard output is closed")), OUTPUT_FAILED))
     spell_unencodable()
@@ -33,6 +33,10 @@ def main() -> None:
         from .subcommands import fit_command
 
         command, args, name = fit_command, args[1:], "lstm-shapes fit"
+    elif args[:1] == ["diagnose"]:
+        from .diagnose_command import diagnose_command
+
+        command, args, name = diagnose_command, args[1:], "lstm-shapes diagnose"
     elif args[:1] == ["inspect"]:
         from .inspect_command import inspect_command
 

@@ -89,6 +89,12 @@ class Framework:
     head_transposed = True  # the head's matrix stored (out, in)
     head_name = "head"  # the Part that counts the head
 
+    # How user code and error messages spell it (read by diagnose): the library whose messages quote
+    # these tensors ("PyTorch"), each cell's layer class, and Config fields as the constructor's arguments.
+    library = ""
+    layer_classes: dict[str, str] = {}
+    arguments: dict[str, str] = {}
+
     @property
     def has_merge_modes(self) -> bool:
         return len(self.merge_modes) > 1

@@ -35,6 +35,9 @@ class Keras(Framework):
     head_prefix = "dense/"
     head_transposed = False
     head_name = "dense"
+    library = "Keras 3"
+    layer_classes = {"lstm": "keras.layers.LSTM", "gru": "keras.layers.GRU", "rnn": "keras.layers.SimpleRNN"}
+    arguments = {"hidden": "units", "bias": "use_bias", "reset_after": "reset_after"}
 
     def biases_per_gate(self, config: Config) -> int:
         if config.bias and config.cell == "gru" and config.reset_after:
@@ -92,9 +95,6 @@ class Keras(Framework):
                                       k, d))
         return tuple(out + self.dense_head(config))
 
-    module = "keras.layers"  # where the layer classes live, as a user imports them
-    classes = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
-
     def constructor(self, config: Config) -> tuple[str, ...]:
         lines = []
         for k in range(config.layers):
@@ -102,11 +102,11 @@ class Keras(Framework):
                        (f"reset_after={config.reset_after}", config.cell == "gru" and config.reset_after != self.reset_after_default),
                        ("return_sequences=True", k < config.layers - 1 or config.head_reads == "every-step")]
             args = "".join(f", {text}" for text, on in options if on and text in self.constructor_options)
-            layer = f"{self.module}.{self.classes[config.cell]}({config.layer_hidden(k)}{args})"
+            layer = f"{self.layer_classes[config.cell]}({config.layer_hidden(k)}{args})"
             if config.bidirectional:
                 mode = "" if config.merge_mode == "concat" else (
                     ", merge_mode=None" if config.merge_mode == "none" else f', merge_mode="{config.merge_mode}"')
-                layer = f"{self.module}.Bidirectional({layer}{mode})"
+                layer = f"{self.layer_classes[config.cell].rsplit('.', 1)[0]}.Bidirectional({layer}{mode})"
             lines.append(layer)
         return tuple(lines)
 

@@ -34,6 +34,10 @@ class PyTorch(Framework):
     batch_first_default = False
     head_reads_texts = ("output[-1]", "h_n[-2] and h_n[-1] side by side")
     gru_update_ops = 3  # its kernel computes n + z⊙(h−n)
+    library = "PyTorch"
+    layer_classes = {"lstm": "nn.LSTM", "gru": "nn.GRU", "rnn": "nn.RNN"}
+    arguments = {"input": "input_size", "hidden": "hidden_size", "layers": "num_layers", "bidirectional": "bidirectional",
+                 "proj": "proj_size", "bias": "bias", "batch_first": "batch_first"}
 
     def biases_per_gate(self, config: Config) -> int:
         return 2 if config.bias else 0  # bias_ih and bias_hh, kept apart for cuDNN
@@ -105,14 +109,14 @@ class PyTorch(Framework):
         return out
 
     def constructor(self, config: Config) -> tuple[str, ...]:
-        kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[config.cell]
+        kind = self.layer_classes[config.cell]
         extra = [("bias=False", not config.bias), ("batch_first=True", config.batch_first),
                  ("bidirectional=True", config.bidirectional), (f"proj_size={config.proj}", config.proj is not None)]
         tail = "".join(f", {text}" for text, on in extra if on)
         if config.per_layer:
-            return tuple(f"nn.{kind}({config.layer_input(k)}, {config.layer_hidden(k)}{tail})" for k in range(config.layers))
+            return tuple(f"{kind}({config.layer_input(k)}, {config.layer_hidden(k)}{tail})" for k in range(config.layers))
         layers = f", num_layers={config.layers}" if config.layers > 1 else ""
-        return (f"nn.{kind}({config.input}, {config.hidden}{layers}{tail})",)
+        return (f"{kind}({config.input}, {config.hidden}{layers}{tail})",)
 
     def weight_notes(self, config: Config) -> list[str]:
         said = []

@@ -32,6 +32,8 @@ class PyTorchCell(PyTorch):
     batch_first_choices = (True,)
     batch_first_default = True
     head_reads_texts = ("h_1", "h_1")
+    layer_classes = {"lstm": "nn.LSTMCell", "gru": "nn.GRUCell", "rnn": "nn.RNNCell"}
+    arguments = {"input": "input_size", "hidden": "hidden_size", "bias": "bias"}
 
     state_inputs = ("h_0", "c_0")  # c_0 for the LSTM cell only
 
@@ -89,8 +91,8 @@ class PyTorchCell(PyTorch):
         return {"h_1": h, "c_1": c} if config.cell == "lstm" else {"h_1": h}
 
     def constructor(self, config: Config) -> tuple[str, ...]:
-        kind = {"lstm": "LSTMCell", "gru": "GRUCell", "rnn": "RNNCell"}[config.cell]
-        return (f"nn.{kind}({config.input}, {config.hidden}" + (", bias=False" if not config.bias else "") + ")",)
+        kind = self.layer_classes[config.cell]
+        return (f"{kind}({config.input}, {config.hidden}" + (", bias=False" if not config.bias else "") + ")",)
 
     def weight_notes(self, config: Config) -> list[str]:
         said = ["A cell takes one time step per call: input (B, x) and its state; a loop over a sequence calls it T times."]

@@ -25,7 +25,8 @@ class TfKeras(Keras):
     head_prefix = "dense/"
     suffix = ":0"  # model.weights names a variable by its graph name
     time_distributed = "time_distributed/"  # TimeDistributed's own scope, without the Dense's
-    module = "tf.keras.layers"
+    library = "tf.keras 2"
+    layer_classes = {"lstm": "tf.keras.layers.LSTM", "gru": "tf.keras.layers.GRU", "rnn": "tf.keras.layers.SimpleRNN"}
 
 
 class TfKerasCuDNN(TfKeras):
@@ -37,9 +38,8 @@ class TfKerasCuDNN(TfKeras):
     reset_after_choices = (True,)  # cuDNN's GRU: r ⊙ (U·h + b_h)
     reset_after_default = True
     layer_names = {"lstm": "cu_dnnlstm", "gru": "cu_dnngru"}
-    module = "tf.compat.v1.keras.layers"
-    classes = {"lstm": "CuDNNLSTM", "gru": "CuDNNGRU"}
     constructor_options = ("return_sequences=True",)
+    layer_classes = {"lstm": "tf.compat.v1.keras.layers.CuDNNLSTM", "gru": "tf.compat.v1.keras.layers.CuDNNGRU"}
     cell_scope = False  # the variables hang off the layer: cu_dnnlstm/kernel:0
 
     def lookalike(self, config: Config) -> tuple[Config, str] | None:
