@@ -54,7 +54,7 @@ def test_file_is_small_and_says_what_recorded_it(path: Path) -> None:
     for case in data["cases"]:
         assert case["config"]["framework"] == data["framework"], case["id"]
         config = Config(**case["config"])
-        assert max(config.input, config.hidden, config.out or 1, config.layers) <= MAX_SIZE, case["id"]
+        assert max(config.input, *config.sizes, config.out or 1, config.layers) <= MAX_SIZE, case["id"]
         batch_first = config.batch_first
         shape = np.asarray(case["input"]).shape
         batch, steps = (shape[0], shape[1]) if batch_first else (shape[1], shape[0])
