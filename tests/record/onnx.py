@@ -1,8 +1,8 @@
 """Record tests/vectors/onnx.json from onnx's reference evaluator: `python tests/record/onnx.py` (not a test).
 
-Each case is a graph of real ONNX LSTM / GRU / RNN nodes, one per layer, each with its own hidden_size where the
-layers have sizes of their own (layer k > 0 reads the
-layer below's Y with its direction axis folded into the features), and, with a head, a Gemm on the
+Each case is a graph of real ONNX LSTM / GRU / RNN nodes, one per layer (each with its own hidden_size where
+the layers have sizes of their own; layer k > 0 reads the layer below's Y with its direction axis folded
+into the features), and, with a head, a Gemm on the
 top layer's last step Y[-1] or its final states Y_h, then Softmax or Sigmoid. The graph passes the
 checker with full shape inference; the seeded initializers, the input and the graph's outputs are
 written as tests/test_vectors.py reads them. onnxruntime, which refuses layout=1, must give the
