@@ -138,8 +138,9 @@ class Paddle(Framework):
                 "bias_ih_attr=False keeps them as frozen zeros, still in the state_dict."]
         at = self._alias_prefix(config, "k") if config.per_layer else ""
         aliases = ", ".join(f"{at}{kind}_l0" for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
-        said.append(f"state_dict() also lists the cells' tensors under {'each module' if config.per_layer else 'the layer'}'s "
-                    f"aliases {aliases} (_reverse for the backward cells): the same tensors twice, counted once here.")
+        whose = "each module's" if config.per_layer else "the layer's"
+        said.append(f"state_dict() also lists the cells' tensors under {whose} aliases {aliases} (_reverse for the "
+                    "backward cells): the same tensors twice, counted once here.")
         if config.proj is not None:
             said.append("weight_ho has no alias." + self._alias_shift(config))
         return said
