@@ -36,7 +36,7 @@ CELLS = {"lstm": nn.LSTMCell, "optimized": nn.OptimizedLSTMCell, "gru": nn.GRUCe
 class Case(NamedTuple):
     cell: str  # a key of CELLS
     input: int
-    hidden: int
+    hidden: int | tuple[int, ...]  # a tuple: one size per layer
     layers: int
     bidirectional: bool
     batch_first: bool
@@ -49,7 +49,8 @@ class Case(NamedTuple):
 
     @property
     def id(self) -> str:
-        parts = [self.cell, f"x{self.input}", f"h{self.hidden}", f"L{self.layers}", "bi" if self.bidirectional else "uni",
+        sizes = ",".join(map(str, self.hidden)) if isinstance(self.hidden, tuple) else self.hidden
+        parts = [self.cell, f"x{self.input}", f"h{sizes}", f"L{self.layers}", "bi" if self.bidirectional else "uni",
                  "bf" if self.batch_first else "tm"]
         if self.out is not None:
             parts.append(f"o{self.out}-{self.head_activation}-{self.head_reads}" + ("" if self.head_bias else "-nobias"))
@@ -74,6 +75,16 @@ def make_grid() -> list[Case]:
                     rng.randint(1, 4) if with_head else None, rng.random() < 0.7,
                     rng.choice(("last-step", "final-states")), rng.choice(("softmax", "sigmoid", "none")),
                     rng.randint(1, 3), rng.randint(1, 4)))
+    # Layers of their own sizes: shrinking, growing and up-then-down stacks of every cell.
+    for cell, sizes, bidirectional, with_head in (("lstm", (5, 2), True, True), ("lstm", (2, 4, 3), False, False),
+                                                  ("optimized", (3, 5), False, True), ("gru", (4, 1, 3), True, False),
+                                                  ("gru", (2, 5), False, True), ("rnn", (5, 3, 2), True, True),
+                                                  ("rnn", (1, 4), False, False)):
+        cases.append(Case(
+            cell, rng.randint(1, 5), sizes, len(sizes), bidirectional, rng.random() < 0.5,
+            rng.randint(1, 4) if with_head else None, rng.random() < 0.7,
+            rng.choice(("last-step", "final-states")), rng.choice(("softmax", "sigmoid", "none")),
+            rng.randint(1, 3), rng.randint(1, 4)))
     return cases
 
 
@@ -84,19 +95,20 @@ def model_for(case: Case) -> Any:
     """The flax model the tool names: a bare nn.RNN / nn.Bidirectional, or a Module of layers and a head."""
     time_major = not case.batch_first
 
-    def layer() -> Any:
+    def layer(size: int) -> Any:
         def rnn() -> Any:
-            return nn.RNN(CELLS[case.cell](case.hidden), time_major=time_major, return_carry=True)
+            return nn.RNN(CELLS[case.cell](size), time_major=time_major, return_carry=True)
         if case.bidirectional:
             return nn.Bidirectional(rnn(), rnn(), time_major=time_major, return_carry=True)
         return rnn()
 
+    sizes = case.hidden if isinstance(case.hidden, tuple) else (case.hidden,) * case.layers
     if case.layers == 1 and case.out is None:
-        return layer()
+        return layer(sizes[0])
 
     class Model(nn.Module):
         def setup(self) -> None:
-            self.layers = [layer() for _ in range(case.layers)]
+            self.layers = [layer(size) for size in sizes]
             if case.out is not None:
                 self.head = nn.Dense(case.out, use_bias=case.head_bias)
 

@@ -33,13 +33,13 @@ class Stack(nn.Module):
     def __init__(self, config: Config) -> None:
         super().__init__()
         make = getattr(nn, LAYER[config.cell])
-        layers = [make(config.layer_input(k), config.hidden, bias=config.bias) for k in range(config.layers)]
+        layers = [make(config.layer_input(k), config.layer_hidden(k), bias=config.bias) for k in range(config.layers)]
         if config.layers > 1:
             self.layers = layers
         else:
             self.rnn = layers[0]
         if config.out is not None:
-            self.head = nn.Linear(config.hidden, config.out)
+            self.head = nn.Linear(config.top_hidden, config.out)
 
     def __call__(self, x: mx.array) -> dict[str, mx.array]:
         out: dict[str, mx.array] = {}
@@ -74,11 +74,17 @@ def grid() -> list[dict[str, object]]:
         sizes = dict(input=rnd.randint(1, 5), hidden=rnd.randint(1, 5))
         cases.append(dict(cell=cell, bias=bias, layers=layers, out=out, **sizes,
                           head_activation="none" if out else None))
+    # Layers of their own sizes (a list of layers of different widths): shrinking, growing, up and down.
+    for cell, hidden, bias, out in (("lstm", (5, 2), True, 3), ("lstm", (2, 4, 3), False, None), ("gru", (1, 4), True, None),
+                                    ("gru", (4, 2, 5), True, 2), ("rnn", (3, 1), False, 2), ("rnn", (2, 5, 3), True, None)):
+        cases.append(dict(cell=cell, bias=bias, hidden=hidden, out=out, input=rnd.randint(1, 5),
+                          head_activation="none" if out else None))
     return cases
 
 
 GRID = grid()
-IDS = [f"{c['cell']}-bias{int(bool(c['bias']))}-L{c['layers']}-out{c['out']}" for c in GRID]
+IDS = [f"{c['cell']}-bias{int(bool(c['bias']))}-" + (f"h{','.join(map(str, c['hidden']))}" if isinstance(c["hidden"], tuple)
+                                                     else f"L{c['layers']}") + f"-out{c['out']}" for c in GRID]
 
 
 @pytest.mark.parametrize("options", GRID, ids=IDS)

@@ -385,8 +385,10 @@ STACKED = [
 ]
 
 
-def stacked_model(op: str, case: Case, layers: int, arrays: dict[str, np.ndarray], x_shape: list[int]) -> Any:
-    """`layers` nodes of `op` in a chain; the graph's outputs are the top node's Y, Y_h (, Y_c)."""
+def stacked_model(op: str, case: Case, layers: int, arrays: dict[str, np.ndarray], x_shape: list[int],
+                  sizes: tuple[int, ...] | None = None) -> Any:
+    """`layers` nodes of `op` in a chain, node k of hidden_size `sizes[k]` (else the case's); the graph's outputs are
+    the top node's Y, Y_h (, Y_c)."""
     nodes = []
     layer_input = "X"
     for k in range(layers):
@@ -398,7 +400,7 @@ def stacked_model(op: str, case: Case, layers: int, arrays: dict[str, np.ndarray
         while inputs[-1] == "":
             inputs.pop()
         attrs: dict[str, Any] = {
-            "hidden_size": case.hidden,
+            "hidden_size": sizes[k] if sizes else case.hidden,
             "direction": "bidirectional" if case.bidirectional else "forward",
             "layout": 1 if case.batch_first else 0,
         }
@@ -466,6 +468,56 @@ def test_stacked_layers_match_a_chain_of_onnx_nodes(case: Case, layers: int) -> 
         got = np.asarray(actual[name])
         assert got.shape == want.shape, f"{name}: run_sequence gave {got.shape}, onnx {want.shape}"
         np.testing.assert_allclose(got, want, rtol=0, atol=ATOL, err_msg=f"{case.id} x{layers} layers: {name}")
+
+
+# Layers of their own sizes: node k has its own hidden_size and reads D·h of the node below. Shrinking,
+# growing and up-then-down chains of 2 and 3 nodes; Case.hidden is unused here.
+SIZED = [
+    (STACKED[0], (5, 2)),
+    (STACKED[1], (2, 4, 3)),
+    (STACKED[2], (3, 1, 4)),
+    (STACKED[3], (6, 3)),
+    (STACKED[4], (2, 5)),
+    (STACKED[5], (4, 3, 2)),
+]
+
+
+@pytest.mark.parametrize(("case", "sizes"), SIZED, ids=[f"{case.id}-h{','.join(map(str, sizes))}" for case, sizes in SIZED])
+def test_layers_of_their_own_sizes_match_a_chain_of_onnx_nodes(case: Case, sizes: tuple[int, ...]) -> None:
+    op, layers = OPS[case.cell], len(sizes)
+    rep = build(case.config(hidden=sizes))
+    d = rep.to_dict()
+    weights = by_name(d["weights"], "weight")
+    widths = [case.input] + [case.directions * size for size in sizes[:-1]]
+    expected_shapes: dict[str, list[int]] = {}
+    for k, size in enumerate(sizes):
+        per_layer = schema_weight_shapes(op, input_size=widths[k], hidden=size, directions=case.directions)
+        if not case.bias:
+            del per_layer["B"]
+        if "P" in per_layer and not case.peepholes:
+            del per_layer["P"]
+        expected_shapes.update({f"{name}_l{k}": shape for name, shape in per_layer.items()})
+    assert {name: w["shape"] for name, w in weights.items()} == expected_shapes
+    assert [w["name"] for w in d["weights"]] == list(expected_shapes)  # layer by layer, W R B P as the node reads them
+    assert rep.total_params == sum(math.prod(shape) for shape in expected_shapes.values())
+
+    fan_in = {f"W_l{k}": widths[k] for k in range(layers)} | {f"R_l{k}": sizes[k] for k in range(layers)}
+    seed = 900 + SIZED.index((case, sizes))
+    arrays = random_weights(expected_shapes, fan_in, seed)
+    x_shape = schema_sequence_shapes(op, case)["X"]
+    xs = np.random.default_rng(seed + 1).standard_normal(x_shape).astype(np.float32)
+    model = stacked_model(op, case, layers, arrays, x_shape, sizes)
+    inferred, from_inference = inferred_shapes(model)
+    checker.check_model(inferred, full_check=True)
+    expected = dict(zip(outputs_of(op), ReferenceEvaluator(model).run(None, {"X": xs})))
+
+    sequence = {name: entry["shape"] for name, entry in by_name(d["sequence"], "sequence").items()}
+    actual = run_sequence(rep, {name: array.copy() for name, array in arrays.items()}, xs.copy())
+    for name, want in expected.items():
+        assert sequence[name] == from_inference[name] == list(want.shape), (
+            f"{name}: tool {sequence[name]}, onnx inference {from_inference[name]}, onnx ran to {list(want.shape)}"
+        )
+        np.testing.assert_allclose(np.asarray(actual[name]), want, rtol=0, atol=ATOL, err_msg=f"{case.id} {sizes}: {name}")
 
 
 @pytest.mark.parametrize("op,cell", [("LSTM", "lstm"), ("GRU", "gru"), ("RNN", "rnn")])

@@ -238,3 +238,211 @@ def test_bias_attr_false_keeps_frozen_zero_biases() -> None:
     rnn = paddle.nn.LSTM(3, 2, bias_ih_attr=False, bias_hh_attr=False)
     bias = rnn.state_dict()["0.cell.bias_ih"]
     assert tuple(bias.shape) == (8,) and not bias.numpy().any() and bias.stop_gradient
+
+
+# --------------------------------------------------------------------------
+# layers of their own sizes: one nn.LSTM (GRU, SimpleRNN) per layer in an nn.LayerList
+# --------------------------------------------------------------------------
+
+# Aliases in a LayerList carry the module's index: `rnn.1.weight_ih_l0`.
+LIST_ALIAS = re.compile(r"(rnn\.)?(\d+\.)?(weight|bias)_(ih|hh)_l\d+(_reverse)?")
+
+
+class Sized(NamedTuple):
+    cell: str
+    input: int
+    hidden: tuple[int, ...]
+    bidirectional: bool = False
+    proj: int = 0
+    time_major: bool = False
+    out: int | None = None
+    head_reads: str = "last-step"
+    head_activation: str = "none"
+
+    @property
+    def id(self) -> str:
+        parts = [self.cell, f"x{self.input}", "h" + ",".join(map(str, self.hidden))]
+        parts += [word for word, on in (("bi", self.bidirectional), (f"p{self.proj}", self.proj), ("tm", self.time_major)) if on]
+        if self.out is not None:
+            parts.append(f"o{self.out}-{self.head_activation}-{self.head_reads}")
+        return "-".join(parts)
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+
+# Shrinking, growing and up-then-down stacks of 2 and 3 layers; every cell, a projection, both layouts, heads.
+SIZED = [
+    Sized("lstm", 4, (8, 3)),
+    Sized("lstm", 3, (2, 5, 4), bidirectional=True, time_major=True, out=3, head_reads="final-states",
+          head_activation="softmax"),
+    Sized("lstm", 5, (6, 4), bidirectional=True, proj=2, out=2, head_activation="sigmoid"),
+    Sized("lstm", 2, (3, 7), proj=1, time_major=True),
+    Sized("gru", 3, (3, 6), bidirectional=True, out=2, head_reads="final-states", head_activation="sigmoid"),
+    Sized("gru", 4, (5, 2, 4), time_major=True),
+    Sized("rnn", 2, (2, 7), out=4, head_reads="final-states"),
+    Sized("rnn", 3, (4, 3, 5), bidirectional=True, out=1, head_activation="none"),
+]
+SIZED_IDS = [case.id for case in SIZED]
+
+
+class Listed(paddle.nn.Layer):
+    """What a user writes: one layer per size in `rnn`, each fed the one below's outputs, and a Linear `head`."""
+
+    def __init__(self, case: Sized) -> None:
+        super().__init__()
+        layers, width = [], case.input
+        for size in case.hidden:
+            kwargs: dict[str, Any] = dict(time_major=case.time_major, direction="bidirect" if case.bidirectional else "forward")
+            if case.proj:
+                kwargs["proj_size"] = case.proj
+            layers.append(LAYERS[case.cell](width, size, **kwargs))
+            width = case.directions * (case.proj or size)
+        self.rnn = paddle.nn.LayerList(layers)
+        self.head = paddle.nn.Linear(width, case.out) if case.out is not None else None
+        self.case = case
+
+    def forward(self, xs: Any) -> dict[str, Any]:
+        case, found = self.case, {}
+        for k, layer in enumerate(self.rnn):
+            xs, states = layer(xs)
+            if case.cell == "lstm":
+                found[f"final_states[0] of layer {k}"], found[f"final_states[1] of layer {k}"] = states
+            else:
+                found[f"final_states of layer {k}"] = states
+        found["outputs"] = xs
+        if self.head is not None:
+            if case.head_reads == "final-states":
+                top = len(self.rnn) - 1
+                h_n = found[f"final_states[0] of layer {top}" if case.cell == "lstm" else f"final_states of layer {top}"]
+                last = paddle.concat(list(h_n[-case.directions:]), axis=1)
+            else:
+                last = xs[-1] if case.time_major else xs[:, -1]
+            found["logits"] = logits = self.head(last)
+            if case.head_activation == "softmax":
+                found["probs"] = paddle.nn.functional.softmax(logits, axis=1)
+            elif case.head_activation == "sigmoid":
+                found["probs"] = paddle.nn.functional.sigmoid(logits)
+        return found
+
+
+def sized_state(case: Sized, model: Listed) -> dict[str, Any]:
+    """The state_dict a user saves: the whole model's with a head, the bare LayerList's without one."""
+    return dict((model if case.out is not None else model.rnn).state_dict())
+
+
+def sized_report(case: Sized, **more: Any) -> Any:
+    head = dict(head_reads=case.head_reads, head_activation=case.head_activation) if case.out is not None else {}
+    return lstm_shapes.build(lstm_shapes.Config(
+        input=case.input, hidden=case.hidden, out=case.out, cell=case.cell, framework="paddle", proj=case.proj or None,
+        bidirectional=case.bidirectional, batch_first=not case.time_major, **head, **more))
+
+
+@functools.cache
+def sized_reference(case: Sized) -> Ref:
+    """The LayerList model built and run in float64."""
+    paddle.seed(100 + SIZED.index(case))
+    paddle.set_default_dtype("float64")
+    try:
+        model = Listed(case)
+        state = sized_state(case, model)
+        names = [(name, tuple(t.shape)) for name, t in state.items() if not LIST_ALIAS.fullmatch(name)]
+        arrays = {name: state[name].numpy() for name, _ in names}
+        total = sum(int(np.prod(p.shape)) for p in model.parameters())
+        batch, steps = 3, 4
+        xs = paddle.randn((steps, batch, case.input) if case.time_major else (batch, steps, case.input), dtype="float64")
+        with paddle.no_grad():
+            outputs = {name: value.numpy() for name, value in model(xs).items()}
+        return Ref(names, total, arrays, xs.numpy(), outputs)
+    finally:
+        paddle.set_default_dtype("float32")
+
+
+def test_sized_cases_cover_growing_shrinking_and_every_cell() -> None:
+    assert {len(case.hidden) for case in SIZED} == {2, 3} and {case.cell for case in SIZED} == set(LAYERS)
+    assert any(case.hidden[0] < case.hidden[-1] for case in SIZED) and any(case.hidden[0] > case.hidden[-1] for case in SIZED)
+    assert any(case.bidirectional and case.out for case in SIZED) and any(case.proj and case.bidirectional for case in SIZED)
+
+
+@pytest.mark.parametrize("case", SIZED, ids=SIZED_IDS)
+def test_layer_list_names_shapes_order_and_total(case: Sized) -> None:
+    ref = sized_reference(case)
+    report = sized_report(case)
+    assert [(w.name, w.shape) for w in report.weights] == ref.names
+    assert report.total_params == ref.total
+
+
+@pytest.mark.parametrize("case", SIZED, ids=SIZED_IDS)
+def test_layer_list_returned_shapes_and_numbers(case: Sized) -> None:
+    ref = sized_reference(case)
+    batch, steps = (ref.xs.shape[1], ref.xs.shape[0]) if case.time_major else ref.xs.shape[:2]
+    report = sized_report(case, batch=batch, seq_len=steps)
+    shapes = {t.name: t.shape for t in report.sequence}
+    assert shapes.pop("input") == ref.xs.shape
+    assert shapes == {name: value.shape for name, value in ref.outputs.items()}
+    got = run_sequence(report, dict(ref.arrays), ref.xs)
+    assert set(got) == set(ref.outputs)
+    for name, want in ref.outputs.items():
+        np.testing.assert_allclose(got[name], want, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("case", SIZED, ids=SIZED_IDS)
+def test_parse_finds_the_layer_list_in_its_whole_state_dict(case: Sized) -> None:
+    # The aliases included, as model.state_dict() hands them over: they are left aside, the cells' names suffice.
+    paddle.seed(0)
+    model = Listed(case)
+    found = lstm_shapes.parse("paddle", {name: tuple(t.shape) for name, t in sized_state(case, model).items()})
+    configs = [m.config for m in found.matches]
+    assert any(c.hidden == case.hidden and c.input == case.input and c.cell == case.cell
+               and c.bidirectional == case.bidirectional and (c.proj or 0) == case.proj for c in configs), configs
+    assert found.unknown and all(LIST_ALIAS.fullmatch(name) for name in found.unknown)
+
+
+@pytest.mark.parametrize("hidden,layers,bidirectional,out", [
+    ((5, 3), 2, True, 2), ((5, 3), 2, False, None), ((6, 4, 3), 3, True, None),
+    (3, 2, False, None), (3, 2, False, 2), (3, 1, True, None), (3, 2, True, 2), (3, 1, False, None),
+])
+def test_the_alias_notes_say_what_paddle_names(hidden: Any, layers: int, bidirectional: bool, out: int | None) -> None:
+    # Which alias does not hold its namesake cell tensor, as paddle hands them out; the note must name the first one.
+    config = lstm_shapes.Config(input=4, hidden=hidden, layers=layers, proj=2, bidirectional=bidirectional, out=out,
+                                framework="paddle")
+    paddle.seed(0)
+    case = Sized("lstm", 4, config.sizes, bidirectional, 2, out=out)
+    if config.per_layer:
+        state = sized_state(case, Listed(case))
+    else:
+        rnn = paddle.nn.LSTM(4, hidden, num_layers=layers, proj_size=2, direction="bidirect" if bidirectional else "forward")
+        state = dict((Model(Case("lstm", 4, hidden, layers, bidirectional, 2, False, out, 1, 1), rnn) if out else rnn)
+                     .state_dict())
+    cells = {name: t.numpy() for name, t in state.items() if ".cell" in name}
+    shifted = []
+    for name, t in state.items():
+        m = re.fullmatch(r"(rnn\.)?(\d+\.)?(\w+)_l(\d+)(_reverse)?", name)
+        if m and ".cell" not in name:
+            module = m[2] or ""
+            layer = "0" if module else m[4]
+            namesake = f"{m[1] or ''}{module}{layer}.cell{('_bw' if m[5] else '_fw') if bidirectional else ''}.{m[3]}"
+            if not (tuple(t.shape) == cells[namesake].shape and np.array_equal(t.numpy(), cells[namesake])):
+                shifted.append(name)
+    notes = " ".join(lstm_shapes.build(config).notes)
+    aliases = [name for name in state if ".cell" not in name and not name.startswith("head.")]
+    assert re.search(r"aliases (\S+), (\S+), (\S+), (\S+) \(_reverse", notes)[1] in {
+        re.sub(r"^(rnn\.)?\d+\.", r"\1k.", a) if config.per_layer else re.sub(r"^rnn\.", "", a) for a in aliases}
+    if shifted:
+        owner = next(c for c, v in cells.items() if v.shape == tuple(state[shifted[0]].shape)
+                     and np.array_equal(v, state[shifted[0]].numpy()))
+        assert f"{shifted[0]} is {owner}," in notes
+    else:
+        assert "shift" not in notes
+
+
+@pytest.mark.parametrize("case", SIZED, ids=SIZED_IDS)
+def test_the_layer_list_note_builds_the_users_layers(case: Sized) -> None:
+    # The note spells the modules out: each one's class and (input_size, hidden_size) as paddle has them.
+    paddle.seed(0)
+    model = Listed(case)
+    note = next(n for n in sized_report(case).notes if "LayerList" in n)
+    spelled = re.findall(r"paddle\.nn\.(\w+)\((\d+), (\d+), \.\.\.\)", note)
+    assert spelled == [(type(m).__name__, str(m.input_size), str(m.hidden_size)) for m in model.rnn]
+    assert "kept in a paddle.nn.LayerList" in note

@@ -33,11 +33,11 @@ v1 = tf.compat.v1
 BATCH, STEPS = 3, 4
 
 
-def _cell(config: Config):  # type: ignore[no-untyped-def]
-    rnn = v1.nn.rnn_cell
+def _cell(config: Config, layer: int = 0):  # type: ignore[no-untyped-def]
+    rnn, h = v1.nn.rnn_cell, config.layer_hidden(layer)
     if config.cell == "lstm":
-        return rnn.LSTMCell(config.hidden, use_peepholes=config.peepholes, num_proj=config.proj)
-    return rnn.GRUCell(config.hidden) if config.cell == "gru" else rnn.BasicRNNCell(config.hidden)
+        return rnn.LSTMCell(h, use_peepholes=config.peepholes, num_proj=config.proj)
+    return rnn.GRUCell(h) if config.cell == "gru" else rnn.BasicRNNCell(h)
 
 
 def _graph(config: Config, x):  # type: ignore[no-untyped-def]
@@ -53,7 +53,7 @@ def _graph(config: Config, x):  # type: ignore[no-untyped-def]
             out[at] = state
 
     if not config.bidirectional:
-        cell = _cell(config) if config.layers == 1 else v1.nn.rnn_cell.MultiRNNCell([_cell(config) for _ in range(config.layers)])
+        cell = _cell(config) if config.layers == 1 else v1.nn.rnn_cell.MultiRNNCell([_cell(config, k) for k in range(config.layers)])
         out["outputs"], state = v1.nn.dynamic_rnn(cell, x, dtype=tf.float32, time_major=tm)
         for k in range(config.layers):
             states("", None if config.layers == 1 else k, state if config.layers == 1 else state[k])
@@ -67,15 +67,34 @@ def _graph(config: Config, x):  # type: ignore[no-untyped-def]
         with v1.variable_scope("stack_bidirectional_rnn"):
             for k in range(config.layers):
                 with v1.variable_scope(f"cell_{k}"):
-                    pair, st = v1.nn.bidirectional_dynamic_rnn(_cell(config), _cell(config), layer_in, dtype=tf.float32,
-                                                               time_major=tm)
+                    pair, st = v1.nn.bidirectional_dynamic_rnn(_cell(config, k), _cell(config, k), layer_in,
+                                                               dtype=tf.float32, time_major=tm)
                     layer_in = tf.concat(pair, 2)
                     finals.append(st)
         out["outputs"] = layer_in
         for d, side in enumerate(("_fw", "_bw")):
             for k in range(config.layers):
                 states(side, k, finals[k][d])
+    if config.out is not None:
+        _head(config, out)
     return out
+
+
+def _head(config: Config, out: dict[str, object]) -> None:
+    """A dense head (`dense/kernel`, `dense/bias`) on the last step's output or the top layer's final h."""
+    if config.head_reads == "final-states":
+        top = "" if config.layers == 1 else f"[{config.layers - 1}]"
+        sides = ("_fw", "_bw") if config.bidirectional else ("",)
+        ends = [out[f"state{side}{top}" + (".h" if config.cell == "lstm" else "")] for side in sides]
+    else:
+        seq = out["outputs"] if "outputs" in out else tf.concat([out["outputs_fw"], out["outputs_bw"]], 2)
+        ends = [seq[:, -1] if config.batch_first else seq[-1]]
+    logits = v1.layers.dense(tf.concat(ends, 1), config.out, use_bias=config.head_bias)
+    out["logits"] = logits
+    if config.head_activation == "softmax":
+        out["probs"] = tf.nn.softmax(logits)
+    elif config.head_activation == "sigmoid":
+        out["probs"] = tf.sigmoid(logits)
 
 
 def record(config: Config, seed: int) -> dict[str, object]:
@@ -108,6 +127,19 @@ def grid() -> list[Config]:
                 found.append(Config(input=rng.randint(1, 5), hidden=rng.randint(3, 5), cell=cell, framework="tf1",
                                     layers=layers, bidirectional=bi, peepholes=peep, proj=proj,
                                     batch_first=rng.random() < 0.5))
+    # Layers of their own sizes: a MultiRNNCell of cells of different sizes, or the bidirectional stack of them.
+    # With a dense head on some: (o, what it reads, its activation).
+    last, final = "last-step", "final-states"
+    for cell, hidden, bi, peep, proj, head in (
+        ("lstm", (5, 3), False, False, None, (2, last, "softmax")), ("lstm", (2, 4, 3), True, False, None, (3, final, "sigmoid")),
+        ("lstm", (4, 3), False, True, 2, None), ("lstm", (3, 5), True, True, 1, (1, last, "none")),
+        ("gru", (4, 2, 5), False, False, None, None), ("gru", (2, 4), True, False, None, (2, final, "softmax")),
+        ("rnn", (3, 1), False, False, None, (3, last, "sigmoid")), ("rnn", (2, 3, 5), True, False, None, None),
+    ):
+        more = {} if head is None else dict(out=head[0], head_reads=head[1], head_activation=head[2],
+                                            head_bias=rng.random() < 0.7)
+        found.append(Config(input=rng.randint(1, 5), hidden=hidden, cell=cell, framework="tf1", bidirectional=bi,
+                            peepholes=peep, proj=proj, batch_first=rng.random() < 0.5, **more))
     return found
 
 
@@ -115,8 +147,9 @@ GRID = grid()
 
 
 def case_id(c: Config) -> str:
-    return (f"{c.cell}-x{c.input}h{c.hidden}-l{c.layers}{'-bi' if c.bidirectional else ''}{'-peep' if c.peepholes else ''}"
-            f"{'-p%d' % c.proj if c.proj else ''}{'' if c.batch_first else '-tm'}")
+    return (f"{c.cell}-x{c.input}h{c.hidden_text}-l{c.layers}{'-bi' if c.bidirectional else ''}{'-peep' if c.peepholes else ''}"
+            f"{'-p%d' % c.proj if c.proj else ''}{'' if c.batch_first else '-tm'}"
+            + (f"-o{c.out}-{c.head_activation}-{c.head_reads}{'' if c.head_bias else '-nobias'}" if c.out else ""))
 
 
 @pytest.mark.parametrize("config", GRID, ids=[case_id(c) for c in GRID])

@@ -27,12 +27,12 @@ from lstm_shapes.verify import run_sequence  # noqa: E402
 BATCH, STEPS = 3, 4
 
 
-def _layer(config: Config, last: bool, sequences: bool):  # type: ignore[no-untyped-def]
-    """One recurrent layer of `config` as tf_keras builds it."""
+def _layer(config: Config, k: int, sequences: bool):  # type: ignore[no-untyped-def]
+    """Layer `k` of `config` as tf_keras builds it."""
     from tf_keras.src.layers.rnn.cudnn_gru import CuDNNGRU
     from tf_keras.src.layers.rnn.cudnn_lstm import CuDNNLSTM
 
-    L, h = tf_keras.layers, config.hidden
+    L, h, last = tf_keras.layers, config.layer_hidden(k), k == config.layers - 1
     seq = sequences or not last
     state = last and sequences
     if config.convention.short == "CuDNN":
@@ -55,7 +55,7 @@ def model_for(config: Config, sequences: bool, plain: bool = False):  # type: ig
     x = tf_keras.Input((STEPS, config.input))
     y = x
     for k in range(config.layers):
-        y = _layer(config, k == config.layers - 1, sequences)(y)
+        y = _layer(config, k, sequences)(y)
     if config.out is not None and not sequences:
         y = tf_keras.layers.Dense(config.out, use_bias=config.head_bias)(y)
     return tf_keras.Model(x, y)
@@ -72,7 +72,7 @@ def to_plain(config: Config, values: list) -> list:  # type: ignore[type-arg]
         return values
     out = []
     for v in values:
-        if v.ndim == 1 and v.shape[0] == 2 * config.gates * config.hidden:
+        if v.ndim == 1 and v.shape[0] in {2 * config.gates * h for h in config.sizes}:
             half = v.shape[0] // 2
             v = v[:half] + v[half:] if config.cell == "lstm" else v.reshape(2, half)
         out.append(v)
@@ -129,6 +129,17 @@ def grid() -> list[Config]:
                         found.append(Config(**options))  # type: ignore[arg-type]
                     except Exception:
                         pass  # a variant CuDNN lacks (SimpleRNN, reset_after=False)
+    # Layers of their own sizes: shrinking, growing, up and down; every cell, Bidirectional, heads, no bias.
+    for fw, cell, hidden, bi, out, bias, reset_after in (
+        ("tf-keras", "lstm", (5, 2), True, 3, True, None), ("tf-keras", "lstm", (2, 4, 3), False, None, False, None),
+        ("tf-keras", "gru", (3, 5), False, 2, True, False), ("tf-keras", "gru", (4, 1, 3), True, None, True, True),
+        ("tf-keras", "rnn", (4, 2), True, None, True, None), ("tf-keras", "rnn", (1, 3, 5), False, 3, False, None),
+        ("tf-keras-cudnn", "lstm", (4, 2), True, None, True, None), ("tf-keras-cudnn", "lstm", (2, 5, 3), False, 2, True, None),
+        ("tf-keras-cudnn", "gru", (3, 5), True, 3, True, True), ("tf-keras-cudnn", "gru", (5, 2, 4), False, None, True, True),
+    ):
+        head = {"head_activation": "none"} if out else {}
+        found.append(Config(input=rng.randint(1, 5), hidden=hidden, cell=cell, framework=fw, bidirectional=bi, out=out,
+                            bias=bias, reset_after=reset_after, **head))
     return found
 
 
@@ -136,7 +147,7 @@ GRID = grid()
 
 
 def case_id(c: Config) -> str:
-    return (f"{c.framework}-{c.cell}-x{c.input}h{c.hidden}-l{c.layers}{'-bi' if c.bidirectional else ''}"
+    return (f"{c.framework}-{c.cell}-x{c.input}h{c.hidden_text}-l{c.layers}{'-bi' if c.bidirectional else ''}"
             f"{'' if c.bias else '-nobias'}{'' if c.reset_after in (None, True) else '-ra0'}{'-o%d' % c.out if c.out else ''}")
 
 
@@ -163,6 +174,8 @@ def test_the_grid_reaches_every_cell_and_variant() -> None:
                                               if (f, c) != ("tf-keras-cudnn", "rnn")}
     assert any(c.bidirectional and c.layers == 2 for c in GRID) and any(not c.bias for c in GRID)
     assert any(c.reset_after is False for c in GRID) and any(c.out for c in GRID)
+    sized = [c for c in GRID if c.per_layer]
+    assert {(c.framework, c.cell) for c in sized} == {(f, c) for f, c, _, _ in seen} and {c.layers for c in sized} == {2, 3}
 
 
 @pytest.mark.parametrize("wrapped", [False, True], ids=["dense-3d", "time-distributed"])

@@ -148,9 +148,27 @@ class Paddle(Framework):
         said = [module_list_note(config, "paddle.nn", "LayerList")] if config.per_layer else []
         said += ["Paddle keeps two biases per gate, bias_ih and bias_hh; they only ever appear summed. "
                 "bias_ih_attr=False keeps them as frozen zeros, still in the state_dict."]
-        said.append("state_dict() also lists the cells' tensors under the layer's aliases weight_ih_l0, weight_hh_l0, "
-                    "bias_ih_l0, bias_hh_l0 (_reverse for the backward cells): the same tensors twice, counted once here.")
+        at = self._alias_prefix(config, "k") if config.per_layer else ""
+        aliases = ", ".join(f"{at}{kind}_l0" for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        whose = "each module's" if config.per_layer else "the layer's"
+        said.append(f"state_dict() also lists the cells' tensors under {whose} aliases {aliases} (_reverse for the "
+                    "backward cells): the same tensors twice, counted once here.")
         if config.proj is not None:
-            said.append("weight_ho has no alias." + (" So Paddle's later aliases shift: weight_ih_l1 is layer 0's "
-                                                      "weight_ho. Go by the cells' names." if config.layers > 1 else ""))
+            said.append("weight_ho has no alias." + self._alias_shift(config))
         return said
+
+    @staticmethod
+    def _alias_prefix(config: Config, layer: int | str) -> str:
+        """What precedes a layer's aliases: `rnn.` beside a head, and the module's index in a LayerList."""
+        return ("rnn." if config.out is not None else "") + (f"{layer}." if config.per_layer else "")
+
+    def _alias_shift(self, config: Config) -> str:
+        """Which alias first lands on a weight_ho: the aliases are handed out in order and weight_ho takes no name."""
+        if config.bidirectional:  # the forward cell's weight_ho takes the first reverse alias
+            alias = f"{self._alias_prefix(config, 0)}weight_ih_l0_reverse"
+        elif config.layers > 1 and not config.per_layer:  # one module's layer 1 starts on layer 0's weight_ho
+            alias = f"{self._alias_prefix(config, 0)}weight_ih_l1"
+        else:
+            return ""
+        cell = self.tensor_name(config, 0, 0, "weight_ho")
+        return f" So Paddle's later aliases shift: {alias} is {cell}, not what its name says. Go by the cells' names."

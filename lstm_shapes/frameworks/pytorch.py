@@ -132,7 +132,8 @@ def module_list_note(config: Config, nn: str, holder: str) -> str:
     kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN" if nn == "nn" else "SimpleRNN"}[config.cell]
     modules = ", ".join(f"{nn}.{kind}({config.layer_input(k)}, {config.layer_hidden(k)}, ...)" for k in range(config.layers))
     where = "rnn" if config.out is not None else "the list"
-    return (f"The layers differ in size, which num_layers cannot say: each is its own {nn}.{kind}, kept in an "
+    article = "an" if nn == "nn" else "a"  # an nn.ModuleList, a paddle.nn.LayerList
+    return (f"The layers differ in size, which num_layers cannot say: each is its own {nn}.{kind}, kept in {article} "
             f"{nn}.{holder} ({where} = {nn}.{holder}([{modules}])) and fed the previous one's output.")
 
 

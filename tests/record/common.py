@@ -22,6 +22,11 @@ def config_kwargs(config: Any) -> dict[str, Any]:
     kwargs = {k: getattr(config, k) for k in FIELDS}
     if config.cell != "gru":
         del kwargs["reset_after"]
+    # What the head reads and its bias, where they are not the defaults (the cases recorded before carry neither).
+    if config.out is not None and config.head_reads != config.convention.head_reads_default:
+        kwargs["head_reads"] = config.head_reads
+    if not config.head_bias:
+        kwargs["head_bias"] = False
     return kwargs
 
 

@@ -30,6 +30,10 @@ GRID = [
     Case("gru", 3, 3, 1, False, False, 2, False, "last-step", "sigmoid", 1, 4),
     Case("rnn", 3, 2, 1, False, True, None, True, "last-step", "none", 2, 3),
     Case("rnn", 2, 3, 2, True, True, 2, True, "final-states", "none", 3, 2),
+    # Layers of their own sizes (one nn.RNN per size in `layers`): shrinking, growing, up and down.
+    Case("lstm", 3, (4, 2), 2, True, True, 2, True, "final-states", "softmax", 2, 3),
+    Case("gru", 2, (2, 4, 3), 3, False, False, None, True, "last-step", "none", 2, 3),
+    Case("rnn", 3, (3, 2), 2, False, True, 3, False, "last-step", "sigmoid", 2, 2),
 ]
 
 

@@ -24,11 +24,17 @@ LAYER = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
 def cases() -> list[dict[str, Any]]:
-    """Every cell with and without bias, one and two layers; and each cell with a head."""
+    """Every cell with and without bias, one and two layers; each cell with a head; layers of their own sizes."""
     cells = ("lstm", "gru", "rnn")
     grid = [dict(cell=c, bias=b, layers=n) for c, b, n in itertools.product(cells, (True, False), (1, 2))]
     grid += [dict(cell=c, bias=True, layers=1, out=2, head_activation="none") for c in cells]
-    return [dict(framework="mlx", input=3, hidden=4, **g) for g in grid]
+    same = [dict(framework="mlx", input=3, hidden=4, **g) for g in grid]
+    # A list (JSON's own form, so that a fresh recording compares equal to a stored one): one size per layer.
+    return same + [
+        dict(framework="mlx", input=3, hidden=[4, 2], cell="lstm", bias=True, layers=2, out=2, head_activation="none"),
+        dict(framework="mlx", input=2, hidden=[2, 5, 3], cell="gru", bias=True, layers=3),
+        dict(framework="mlx", input=3, hidden=[5, 3], cell="rnn", bias=False, layers=2),
+    ]
 
 
 class Stack(nn.Module):
@@ -36,14 +42,15 @@ class Stack(nn.Module):
 
     def __init__(self, c: dict[str, Any]) -> None:
         super().__init__()
-        make, h = LAYER[c["cell"]], c["hidden"]
-        made = [make(c["input"] if k == 0 else h, h, bias=c["bias"]) for k in range(c["layers"])]
+        make = LAYER[c["cell"]]
+        sizes = c["hidden"] if isinstance(c["hidden"], list) else [c["hidden"]] * c["layers"]
+        made = [make(([c["input"]] + sizes)[k], sizes[k], bias=c["bias"]) for k in range(c["layers"])]
         if c["layers"] > 1:
             self.layers = made
         else:
             self.rnn = made[0]
         if c.get("out"):
-            self.head = nn.Linear(c["hidden"], c["out"])
+            self.head = nn.Linear(sizes[-1], c["out"])
 
     def __call__(self, x: mx.array) -> dict[str, mx.array]:
         out: dict[str, mx.array] = {}
@@ -66,7 +73,8 @@ def record(c: dict[str, Any], seed: int) -> dict[str, Any]:
     model = stack.rnn if bare else stack  # a bare layer names its tensors Wx, Wh, bias
     x = np.random.default_rng(seed).standard_normal((3, 4, c["input"])).astype(np.float32)
     outputs = stack(mx.array(x))
-    name = f"{c['cell']}-{'bias' if c['bias'] else 'nobias'}-L{c['layers']}" + ("-head" if c.get("out") else "")
+    sizes = f"-h{','.join(map(str, c['hidden']))}" if isinstance(c["hidden"], list) else ""
+    name = f"{c['cell']}-{'bias' if c['bias'] else 'nobias'}-L{c['layers']}{sizes}" + ("-head" if c.get("out") else "")
     return {
         "id": name,
         "config": c,

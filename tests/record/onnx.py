@@ -1,7 +1,8 @@
 """Record tests/vectors/onnx.json from onnx's reference evaluator: `python tests/record/onnx.py` (not a test).
 
-Each case is a graph of real ONNX LSTM / GRU / RNN nodes, one per layer (layer k > 0 reads the
-layer below's Y with its direction axis folded into the features), and, with a head, a Gemm on the
+Each case is a graph of real ONNX LSTM / GRU / RNN nodes, one per layer (each with its own hidden_size where
+the layers have sizes of their own; layer k > 0 reads the layer below's Y with its direction axis folded
+into the features), and, with a head, a Gemm on the
 top layer's last step Y[-1] or its final states Y_h, then Softmax or Sigmoid. The graph passes the
 checker with full shape inference; the seeded initializers, the input and the graph's outputs are
 written as tests/test_vectors.py reads them. onnxruntime, which refuses layout=1, must give the
@@ -41,6 +42,13 @@ CASES: list[dict[str, Any]] = [
     dict(cell="rnn", input=3, hidden=4, layers=2, bidirectional=True, out=1, head_activation="none",
          head_reads="last-step"),
     dict(cell="rnn", input=2, hidden=3, bias=False),
+    # Layers of their own sizes: node k has its own hidden_size; shrinking, growing, up and down.
+    dict(cell="lstm", input=3, hidden=(4, 2), bidirectional=True, peepholes=True, out=2, head_activation="softmax",
+         head_reads="last-step"),
+    dict(cell="gru", input=2, hidden=(2, 4, 3), reset_after=True, batch_first=True),
+    dict(cell="gru", input=3, hidden=(3, 2), bidirectional=True, reset_after=False, out=3, head_activation="sigmoid",
+         head_reads="final-states"),
+    dict(cell="rnn", input=3, hidden=(4, 3, 2), bias=False, out=1, head_activation="none", head_reads="final-states"),
 ]
 
 
@@ -51,7 +59,10 @@ def listed(array: Any) -> Any:
 
 
 def case_id(config: dict[str, Any]) -> str:
-    parts = [config["cell"], f"x{config['input']}", f"h{config['hidden']}", f"L{config.get('layers', 1)}"]
+    hidden = config["hidden"]
+    sizes = ",".join(map(str, hidden)) if isinstance(hidden, tuple) else hidden
+    layers = len(hidden) if isinstance(hidden, tuple) else config.get("layers", 1)
+    parts = [config["cell"], f"x{config['input']}", f"h{sizes}", f"L{layers}"]
     if "reset_after" in config:
         parts.insert(1, f"lbr{int(config['reset_after'])}")
     parts += [flag for flag, on in (("bi", config.get("bidirectional")), ("peep", config.get("peepholes")),
@@ -65,7 +76,9 @@ def case_id(config: dict[str, Any]) -> str:
 def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
     rng = np.random.default_rng(index)
     op, gates = OPS[config["cell"]]
-    h, layers, bf = config["hidden"], config.get("layers", 1), config.get("batch_first", False)
+    hidden, bf = config["hidden"], config.get("batch_first", False)
+    sizes = hidden if isinstance(hidden, tuple) else (hidden,) * config.get("layers", 1)  # one hidden_size per node
+    layers = len(sizes)
     directions = 2 if config.get("bidirectional") else 1
     outputs = ["Y", "Y_h", "Y_c"] if op == "LSTM" else ["Y", "Y_h"]
     weights: dict[str, np.ndarray] = {}
@@ -75,9 +88,9 @@ def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
         weights[name] = (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(np.float32)
         return name
 
-    for k in range(layers):
+    for k, h in enumerate(sizes):
         sfx = "" if layers == 1 else f"_l{k}"
-        width = config["input"] if k == 0 else directions * h
+        width = config["input"] if k == 0 else directions * sizes[k - 1]
         inputs = [below, tensor("W" + sfx, (directions, gates * h, width), width),
                   tensor("R" + sfx, (directions, gates * h, h), h)]
         inputs.append(tensor("B" + sfx, (directions, 2 * gates * h), 4) if config.get("bias", True) else "")
@@ -111,7 +124,7 @@ def record(index: int, config: dict[str, Any]) -> dict[str, Any]:
             nodes.append(helper.make_node("Transpose", [read], [read + "_n"], perm=[1, 0, 2]))
             read += "_n"
         nodes.append(helper.make_node("Reshape", [read, "flat"], ["features"]))
-        head = [tensor("head.weight", (config["out"], directions * h), directions * h)]
+        head = [tensor("head.weight", (config["out"], directions * sizes[-1]), directions * sizes[-1])]
         if config.get("head_bias", True):
             head.append(tensor("head.bias", (config["out"],), 4))
         nodes.append(helper.make_node("Gemm", ["features", *head], ["logits"], transB=1))

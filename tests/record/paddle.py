@@ -1,9 +1,10 @@
 """Record tests/vectors/paddle.json from the real paddle: `python tests/record/paddle.py` (not a test).
 
 Each case seeds paddle, builds nn.LSTM / nn.GRU / nn.SimpleRNN (with an nn.Linear head in one
-nn.Layer beside it, as `rnn` and `head`), runs it in float32 on a seeded input and writes the
+nn.Layer beside it, as `rnn` and `head`; layers of their own sizes as one module per size in an
+nn.LayerList, each fed the outputs of the one below), runs it in float32 on a seeded input and writes the
 state_dict (the cells' own tensors; the layer's `weight_ih_l0` aliases of the same tensors left
-out), the input and every returned tensor (outputs, final_states, logits, probs).
+out), the input and every returned tensor (outputs, final_states (per module in a LayerList), logits, probs).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import paddle  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "vectors" / "paddle.json"
 LAYERS = {"lstm": paddle.nn.LSTM, "gru": paddle.nn.GRU, "rnn": paddle.nn.SimpleRNN}
-ALIAS = re.compile(r"(rnn\.)?(weight|bias)_(ih|hh)_l\d+(_reverse)?")
+ALIAS = re.compile(r"(rnn\.)?(\d+\.)?(weight|bias)_(ih|hh)_l\d+(_reverse)?")
 
 # Small and non-square, so that a transposed block cannot pass for an untransposed one; between
 # them: every cell, stacked and bidirectional layers, a projection (stacked and bidirectional too),
@@ -40,6 +41,13 @@ CASES: list[dict[str, Any]] = [
     dict(cell="rnn", input=3, hidden=4, layers=2, bidirectional=True, out=3, head_activation="none",
          head_reads="final-states"),
     dict(cell="rnn", input=2, hidden=3, batch_first=False),
+    # Layers of their own sizes: one module per size in an nn.LayerList, shrinking, growing, up and down.
+    dict(cell="lstm", input=3, hidden=(4, 2), out=2, head_activation="softmax", head_reads="last-step"),
+    dict(cell="lstm", input=2, hidden=(2, 4, 3), proj=1, bidirectional=True, batch_first=False),
+    dict(cell="gru", input=3, hidden=(2, 4), bidirectional=True, out=3, head_activation="sigmoid",
+         head_reads="final-states"),
+    dict(cell="rnn", input=2, hidden=(4, 3, 2), batch_first=False, out=1, head_activation="none",
+         head_reads="final-states"),
 ]
 
 
@@ -52,7 +60,10 @@ def listed(array: Any) -> Any:
 
 
 def case_id(config: dict[str, Any]) -> str:
-    parts = [config["cell"], f"x{config['input']}", f"h{config['hidden']}", f"L{config.get('layers', 1)}"]
+    hidden = config["hidden"]
+    sizes = ",".join(map(str, hidden)) if isinstance(hidden, tuple) else hidden
+    layers = len(hidden) if isinstance(hidden, tuple) else config.get("layers", 1)
+    parts = [config["cell"], f"x{config['input']}", f"h{sizes}", f"L{layers}"]
     parts += [flag for flag, on in (("bi", config.get("bidirectional")), ("tm", config.get("batch_first") is False)) if on]
     if config.get("proj"):
         parts.append(f"p{config['proj']}")
@@ -76,23 +87,35 @@ def record(index: int, given: dict[str, Any]) -> dict[str, Any]:
     paddle.seed(index)
     directions = 2 if config.get("bidirectional") else 1
     time_major = config.get("batch_first") is False
-    kwargs: dict[str, Any] = dict(num_layers=config.get("layers", 1), time_major=time_major,
-                                  direction="bidirect" if directions == 2 else "forward")
+    kwargs: dict[str, Any] = dict(time_major=time_major, direction="bidirect" if directions == 2 else "forward")
     if config.get("proj"):
         kwargs["proj_size"] = config["proj"]
-    rnn = LAYERS[config["cell"]](config["input"], config["hidden"], **kwargs)
+    per_layer = isinstance(config["hidden"], tuple)  # one module per size, in an nn.LayerList
+    sizes = config["hidden"] if per_layer else (config["hidden"],)
+    if per_layer:
+        modules, width = [], config["input"]
+        for size in sizes:
+            modules.append(LAYERS[config["cell"]](width, size, **kwargs))
+            width = directions * (config.get("proj") or size)
+        rnn = paddle.nn.LayerList(modules)
+    else:
+        rnn = LAYERS[config["cell"]](config["input"], config["hidden"], num_layers=config.get("layers", 1), **kwargs)
     whole: paddle.nn.Layer = rnn
     if config.get("out"):
-        whole = Model(rnn, directions * (config.get("proj") or config["hidden"]), config)
+        whole = Model(rnn, directions * (config.get("proj") or sizes[-1]), config)
     n, t = config["batch"], config["seq_len"]
     xs = paddle.randn((t, n, config["input"]) if time_major else (n, t, config["input"]), dtype="float32")
     with paddle.no_grad():
-        outputs, states = rnn(xs)
-        found = {"outputs": outputs}
-        if config["cell"] == "lstm":
-            found["final_states[0]"], found["final_states[1]"] = states
-        else:
-            found["final_states"] = states
+        found = {}
+        outputs = xs
+        for k, module in enumerate(rnn if per_layer else [rnn]):
+            outputs, states = module(outputs)
+            of = f" of layer {k}" if per_layer else ""
+            if config["cell"] == "lstm":
+                found[f"final_states[0]{of}"], found[f"final_states[1]{of}"] = states
+            else:
+                found[f"final_states{of}"] = states
+        found = {"outputs": outputs, **found}
         if config.get("out"):
             h_n = states[0] if config["cell"] == "lstm" else states
             if config["head_reads"] == "final-states":
