@@ -68,7 +68,13 @@ def need(module: str, what: str) -> Any:
 
 
 # name suffix -> reader module (under lstm_shapes.files) and its function; the longest suffix wins.
-READERS: dict[str, tuple[str, str]] = {}
+READERS: dict[str, tuple[str, str]] = {
+    ".pt": ("torch", "read_torch"),
+    ".pth": ("torch", "read_torch"),
+    ".bin": ("torch", "read_torch"),
+    ".ckpt": ("torch", "read_torch"),
+    ".jit": ("torch", "read_torch"),
+}
 
 
 def read(path: str | os.PathLike[str]) -> ModelFile:
