@@ -25,11 +25,12 @@ OUT = Path(__file__).resolve().parents[1] / "files"
 
 
 class Net(torch.nn.Module):
-    """An LSTM with a projection and a head, a persistent and a non-persistent buffer, a plain tensor and a tied weight."""
+    """An LSTM with a projection, a norm and a head; buffers persistent and not, a plain tensor and a tied weight."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rnn = torch.nn.LSTM(3, 4, proj_size=2, num_layers=2, bidirectional=True)
+        self.norm = torch.nn.BatchNorm1d(4)  # parameters, then buffers: state_dict() orders them so
         self.head = torch.nn.Linear(4, 3)
         self.tied = torch.nn.Linear(4, 3, bias=False)
         self.tied.weight = self.head.weight  # state_dict() lists a shared parameter under both names
@@ -39,6 +40,7 @@ class Net(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out, _ = self.rnn(x)
+        out = self.norm(out.transpose(1, 2)).transpose(1, 2)
         return self.head(out) + self.tied(out) + self.steps.sum()
 
 
