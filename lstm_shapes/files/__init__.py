@@ -74,6 +74,8 @@ READERS: dict[str, tuple[str, str]] = {
     ".bin": ("torch", "read_torch"),
     ".ckpt": ("torch", "read_torch"),
     ".jit": ("torch", "read_torch"),
+    ".safetensors": ("safetensors", "read_safetensors"),
+    ".safetensors.index.json": ("safetensors", "read_safetensors_index"),
 }
 
 
