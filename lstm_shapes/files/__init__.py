@@ -76,6 +76,8 @@ READERS: dict[str, tuple[str, str]] = {
     ".jit": ("torch", "read_torch"),
     ".safetensors": ("safetensors", "read_safetensors"),
     ".safetensors.index.json": ("safetensors", "read_safetensors_index"),
+    ".npy": ("npfiles", "read_npy"),
+    ".npz": ("npfiles", "read_npz"),
 }
 
 
