@@ -22,6 +22,10 @@ class PickleError(Exception):
     """The bytes are not a pickle this reader accepts; the message says what and at which byte."""
 
 
+class Truncated(PickleError):
+    """The bytes end inside the pickle: more of the file may complete it."""
+
+
 @dataclass(frozen=True)
 class Global:
     """A name the pickle refers to with GLOBAL or STACK_GLOBAL; never imported."""
@@ -85,7 +89,7 @@ class Unpickler:
     # ---- reading bytes -------------------------------------------------------------------------
     def take(self, n: int) -> bytes:
         if n < 0 or self.pos + n > len(self.data):
-            raise PickleError(f"the pickle is truncated: {n} bytes wanted at byte {self.pos}")
+            raise Truncated(f"the pickle is truncated: {n} bytes wanted at byte {self.pos}")
         chunk = self.data[self.pos : self.pos + n]
         self.pos += n
         return chunk
@@ -93,7 +97,7 @@ class Unpickler:
     def line(self) -> bytes:
         end = self.data.find(b"\n", self.pos)
         if end < 0:
-            raise PickleError(f"the pickle is truncated: a line starting at byte {self.pos} never ends")
+            raise Truncated(f"the pickle is truncated: a line starting at byte {self.pos} never ends")
         chunk = self.data[self.pos : end]
         self.pos = end + 1
         return chunk
@@ -153,7 +157,7 @@ class Unpickler:
         while True:
             start = self.pos
             if start >= len(self.data):
-                raise PickleError("the pickle ends before its STOP opcode (truncated)")
+                raise Truncated("the pickle ends before its STOP opcode (truncated)")
             code = self.data[start]
             self.pos += 1
             handler = OPCODES.get(code)

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import FileFormatError
 from . import ModelFile, TensorInfo
 from .archive import MAX_MEMBER, open_zip, read_member, read_range
-from .pickle_vm import Global, Obj, PickleError, Unpickler
+from .pickle_vm import Global, Obj, PickleError, Truncated, Unpickler
 
 # torch's storage classes and the dtype of their elements (numpy's names, bfloat16 as ml_dtypes calls it)
 STORAGE_DTYPES = {
@@ -440,22 +440,29 @@ def _read_zip(path: str) -> ModelFile:
 def _read_legacy(path: str) -> ModelFile:
     """The single-stream torch.save format (before 1.6, or _use_new_zipfile_serialization=False)."""
     size = os.path.getsize(path)
-    with open(path, "rb") as raw:
-        data = raw.read(min(size, MAX_MEMBER))
-    machine = Machine()
-    try:
-        magic, pos, _ = machine.run(data)
-    except PickleError:
-        magic, pos = None, 0
-    if magic != LEGACY_MAGIC:
-        raise FileFormatError(f"{path}: not a PyTorch file (neither a torch.save zip archive nor a legacy torch.save stream)")
-    try:
-        _, pos, _ = machine.run(data, pos)  # protocol version
-        info, pos, _ = machine.run(data, pos)  # sys_info
-        value, pos, mentioned = machine.run(data, pos)
-        keys, pos, _ = machine.run(data, pos)
-    except PickleError as error:
-        raise FileFormatError(f"{path}: {error}") from None
+    chunk = 1 << 16
+    while True:  # the pickles come first: read 64 KiB of the file, more only if they do not end in it
+        with open(path, "rb") as raw:
+            data = raw.read(min(size, chunk))
+        machine = Machine()
+        try:
+            magic, pos, _ = machine.run(data)
+        except PickleError:
+            magic, pos = None, 0
+        if magic != LEGACY_MAGIC:
+            raise FileFormatError(f"{path}: not a PyTorch file (neither a torch.save zip archive nor a legacy torch.save stream)")
+        try:
+            _, pos, _ = machine.run(data, pos)  # protocol version
+            info, pos, _ = machine.run(data, pos)  # sys_info
+            value, pos, mentioned = machine.run(data, pos)
+            keys, pos, _ = machine.run(data, pos)
+            break
+        except Truncated as error:
+            if len(data) >= min(size, MAX_MEMBER):
+                raise FileFormatError(f"{path}: {error}") from None
+            chunk *= 8
+        except PickleError as error:
+            raise FileFormatError(f"{path}: {error}") from None
     big_endian = isinstance(info, dict) and info.get("little_endian") is False
     namer = Namer({})
     namer.walk(value, "")
