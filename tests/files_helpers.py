@@ -78,13 +78,13 @@ class Pickle:
 
 
 def torch_zip(path: Path, pickle: bytes, storages: dict[str, bytes] | None = None, prefix: str = "archive",
-              extra: dict[str, bytes] | None = None) -> Path:
+              extra: dict[str, bytes] | None = None, byteorder: str = "little") -> Path:
     """A torch.save-style zip: <prefix>/data.pkl, its storages under <prefix>/data/, version and byteorder."""
-    with zipfile.ZipFile(path, "w") as archive:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{prefix}/data.pkl", pickle)
-        archive.writestr(f"{prefix}/byteorder", "little")
-        for key, data in (storages or {}).items():
-            archive.writestr(f"{prefix}/data/{key}", data)
+        archive.writestr(f"{prefix}/byteorder", byteorder)
+        for key, data in (storages or {}).items():  # stored, as torch.save writes them
+            archive.writestr(f"{prefix}/data/{key}", data, compress_type=zipfile.ZIP_STORED)
         for name, data in (extra or {}).items():
             archive.writestr(name, data)
         archive.writestr(f"{prefix}/version", "3\n")

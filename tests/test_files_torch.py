@@ -406,3 +406,41 @@ def test_a_legacy_stream_with_a_truncated_storage_has_no_loader(tmp_path: Path) 
     (tmp_path / "cut.pt").write_bytes(whole[:-4])
     model = read_torch(str(tmp_path / "cut.pt"))
     assert model.tensors["w"].shape == (3,) and "w" not in model.loaders
+
+
+def test_a_big_endian_archive_loads_native_values(tmp_path: Path) -> None:
+    data = Pickle().raw(b"}(").str("w").tensor("0", (2, 3)).raw(b"u").done()
+    path = torch_zip(tmp_path / "big.pt", data, {"0": np.arange(6, dtype=">f4").tobytes()}, byteorder="big")
+    loaded = read(path).load("w")
+    assert loaded.dtype == np.float32
+    np.testing.assert_array_equal(loaded, np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+def test_a_compressed_storage_member_loads_too(tmp_path: Path) -> None:
+    data = Pickle().raw(b"}(").str("w").tensor("0", (3, 2), stride=(1, 3)).raw(b"u").done()
+    path = tmp_path / "deflated.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", data)
+        archive.writestr("archive/data/0", np.arange(6, dtype="<f4").tobytes())
+    np.testing.assert_array_equal(read(path).load("w"), np.arange(6, dtype=np.float32).reshape(2, 3).T)
+
+
+def script_archive(path: Path, code: bytes | None) -> Path:
+    """A TorchScript-style archive: a __torch__.M object holding `w` (a declared parameter) and `plain` (not state)."""
+    data = Pickle().glob("__torch__", "M").raw(b")\x81}(").str("w").tensor("0", (2,)).str("plain").tensor("1", (3,))
+    extra = {"archive/constants.pkl": b"\x80\x02)."}
+    if code is not None:
+        extra["archive/code/__torch__.py"] = code
+    return torch_zip(path, data.raw(b"ub").done(), {"0": bytes(8), "1": bytes(12)}, extra=extra)
+
+
+def test_torchscript_names_follow_the_declarations_in_its_code(tmp_path: Path) -> None:
+    declared = b'class M(Module):\n  __parameters__ = ["w", ]\n  __buffers__ = []\n  w : Tensor\n'
+    model = read(script_archive(tmp_path / "s.jit", declared))
+    assert list(model.tensors) == ["w"] and model.format == "torchscript" and model.warnings == []
+    assert list(read(script_archive(tmp_path / "bare.jit", None)).tensors) == ["w", "plain"]
+    # a million blank lines: a pattern that backtracked over them would take hours
+    spaced = b"class M(Module):\n" + b" \n" * 1_000_000 + b'  __parameters__ = ["w", ]\n'
+    assert list(read(script_archive(tmp_path / "spaced.jit", spaced)).tensors) == ["w"]
+    huge = read(script_archive(tmp_path / "huge.jit", declared + b"#" * (65 << 20)))
+    assert list(huge.tensors) == ["w", "plain"] and "too large" in huge.warnings[0]

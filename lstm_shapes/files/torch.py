@@ -369,12 +369,14 @@ def read_torch(path: str) -> ModelFile:
     return _read_legacy(path)
 
 
-def _script_classes(archive: zipfile.ZipFile, path: str, prefix: str) -> dict[str, set[str]]:
+def _script_classes(archive: zipfile.ZipFile, path: str, prefix: str) -> dict[str, set[str]] | None:
     """TorchScript's code/ files: each class's declared __parameters__ and __buffers__ (read as text, never run)."""
     classes: dict[str, set[str]] = {}
-    for name in archive.namelist():
-        if not (name.startswith(prefix + "code/") and name.endswith(".py")):
-            continue
+    code = [info for info in archive.infolist() if info.filename.startswith(prefix + "code/") and info.filename.endswith(".py")]
+    if sum(info.file_size for info in code) > MAX_MEMBER:
+        return None  # more code than any real module has: not read
+    for info in code:
+        name = info.filename
         module = name[len(prefix + "code/") : -3].replace("/", ".")
         text = read_member(archive, path, name).decode("utf-8", "replace")
         for block in re.split(r"^(?=class )", text, flags=re.M):
@@ -383,7 +385,7 @@ def _script_classes(archive: zipfile.ZipFile, path: str, prefix: str) -> dict[st
                 continue
             declared: set[str] = set()
             for kind in ("__parameters__", "__buffers__"):
-                found = re.search(rf"^\s+{kind} = \[([^\]]*)\]", block, flags=re.M)
+                found = re.search(rf"^[ \t]+{kind} = \[([^\]\n]*)\]", block, flags=re.M)  # one line: no backtracking
                 if found:
                     declared.update(re.findall(r'"([^"]*)"', found.group(1)))
             classes[f"{module}.{head.group(1)}"] = declared
@@ -410,6 +412,9 @@ def _read_zip(path: str) -> ModelFile:
         if script:
             parts.append(("constants", prefix + "constants.pkl", "CONSTANTS"))
         classes = _script_classes(archive, path, prefix) if script else {}
+        if classes is None:
+            machine.notes.setdefault("the TorchScript code is too large to read: tensors that are not state may be listed", None)
+            classes = {}
         found: list[tuple[str, Tensor, str]] = []
         mentioned: dict[Global, None] = {}
         too_deep = False
