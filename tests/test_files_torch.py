@@ -444,3 +444,10 @@ def test_torchscript_names_follow_the_declarations_in_its_code(tmp_path: Path) -
     assert list(read(script_archive(tmp_path / "spaced.jit", spaced)).tensors) == ["w"]
     huge = read(script_archive(tmp_path / "huge.jit", declared + b"#" * (65 << 20)))
     assert list(huge.tensors) == ["w", "plain"] and "too large" in huge.warnings[0]
+
+
+def test_only_what_torch_allows_goes_unreported(tmp_path: Path) -> None:
+    # torch.load(weights_only=True) allows builtins.set and torch.Size, not builtins.list
+    body = Pickle().str("a").call("builtins", "set", ["x"]).str("b").call("builtins", "list", ["y"])
+    body.str("c").call("torch", "Size", [])
+    assert read(small_archive(tmp_path, body)).warnings == ["loading this with torch.load would call builtins.list"]

@@ -171,13 +171,17 @@ class Unpickler:
             except PickleError:
                 raise
             except RecursionError:
-                raise PickleError(f"opcode 0x{code:02x} at byte {start} nests too deep") from None
+                raise PickleError(f"{where(code, start)} nests too deep") from None
             except IndexError:
-                raise PickleError(f"opcode 0x{code:02x} at byte {start} finds too few values on the stack") from None
+                raise PickleError(f"{where(code, start)} finds too few values on the stack") from None
             except KeyError as error:
-                raise PickleError(f"opcode 0x{code:02x} at byte {start} reads memo entry {error} that was never stored") from None
+                raise PickleError(f"{where(code, start)} reads memo entry {error} that was never stored") from None
             except (ValueError, TypeError, OverflowError, UnicodeError, struct.error) as error:
-                raise PickleError(f"opcode 0x{code:02x} at byte {start} is malformed ({type(error).__name__})") from None
+                raise PickleError(f"{where(code, start)} is malformed ({type(error).__name__})") from None
+
+
+def where(code: int, start: int) -> str:
+    return f"opcode 0x{code:02x} at byte {start}"
 
 
 def _decode(raw: bytes) -> str:

@@ -59,7 +59,9 @@ TENSOR_REBUILDS = {"_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_tensor_v3"
 
 def _allowed(name: Global) -> bool:
     """Whether torch.load(weights_only=True) would accept the name, or TorchScript's own loader resolves it."""
-    if str(name) in ALLOWED or name.module == "__torch__" or name.module.startswith(("__torch__.", "torch.jit._pickle")):
+    if str(name) in ALLOWED or name.module == "__torch__":
+        return True
+    if name.module.startswith(("__torch__.", "torch.jit._pickle")):
         return True
     if name.module == "torch._utils" and name.name.startswith("_rebuild_"):
         return True
@@ -174,13 +176,14 @@ class Machine:
                 shape, stride = _ints(args[1], "size"), _ints(args[2], "stride")
                 return Tensor(None, 0, shape, stride, _dtype_name(args[0].name))
         if callee.module == "torch._utils" and callee.name.startswith("_rebuild_"):
-            self.notes.setdefault(f"tensors rebuilt by {qualified} (quantized, sparse, nested or subclassed) are not read", None)
+            note = f"tensors rebuilt by {qualified} (quantized, sparse, nested or subclassed) are not read"
+            self.notes.setdefault(note, None)
             return Obj(callee, args)
         if qualified in ("collections.OrderedDict", "collections.Counter"):
             return self.mapping(args)
-        if qualified in ("torch.Size", "builtins.set", "builtins.frozenset", "builtins.list", "builtins.tuple"):
+        if qualified in ("torch.Size", "builtins.set"):  # sets are kept as lists, as pickle_vm keeps EMPTY_SET
             if not args:
-                return []
+                return () if qualified == "torch.Size" else []
             if isinstance(args[0], (list, tuple)):
                 return tuple(args[0]) if qualified == "torch.Size" else list(args[0])
         if callee.module == "torch.jit._pickle" and args:
@@ -278,7 +281,8 @@ class Namer:
         if isinstance(state, dict):
             if declared is not None:  # a TorchScript module: declared tensors and submodules, as its state_dict
                 for key, item in state.items():
-                    if isinstance(key, str) and (key in declared if isinstance(item, Tensor) else isinstance(item, Obj)):
+                    wanted = key in declared if isinstance(item, Tensor) else isinstance(item, Obj)
+                    if isinstance(key, str) and wanted:
                         self.walk(item, _join(prefix, key), depth + 1)
             else:
                 self.entries(state, prefix, depth)
@@ -372,12 +376,13 @@ def read_torch(path: str) -> ModelFile:
 def _script_classes(archive: zipfile.ZipFile, path: str, prefix: str) -> dict[str, set[str]] | None:
     """TorchScript's code/ files: each class's declared __parameters__ and __buffers__ (read as text, never run)."""
     classes: dict[str, set[str]] = {}
-    code = [info for info in archive.infolist() if info.filename.startswith(prefix + "code/") and info.filename.endswith(".py")]
+    folder = prefix + "code/"
+    code = [info for info in archive.infolist() if info.filename.startswith(folder) and info.filename.endswith(".py")]
     if sum(info.file_size for info in code) > MAX_MEMBER:
         return None  # more code than any real module has: not read
     for info in code:
         name = info.filename
-        module = name[len(prefix + "code/") : -3].replace("/", ".")
+        module = name[len(folder) : -3].replace("/", ".")
         text = read_member(archive, path, name).decode("utf-8", "replace")
         for block in re.split(r"^(?=class )", text, flags=re.M):
             head = re.match(r"class (\w+)\(", block)
@@ -397,8 +402,8 @@ def _read_zip(path: str) -> ModelFile:
         names = archive.namelist()
         pickles = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
         if not pickles:
-            detail = "a TorchScript archive older than PyTorch 1.4" if any(n.endswith("/model.json") for n in names) else \
-                "not a torch.save or TorchScript archive"
+            old = any(n.endswith("/model.json") for n in names)
+            detail = "a TorchScript archive older than PyTorch 1.4" if old else "not a torch.save or TorchScript archive"
             raise FileFormatError(f"{path}: the zip archive has no <name>/data.pkl: {detail}")
         if len(pickles) > 1:
             raise FileFormatError(f"{path}: the zip archive has {len(pickles)} data.pkl records; torch.save writes one")
@@ -413,7 +418,8 @@ def _read_zip(path: str) -> ModelFile:
             parts.append(("constants", prefix + "constants.pkl", "CONSTANTS"))
         classes = _script_classes(archive, path, prefix) if script else {}
         if classes is None:
-            machine.notes.setdefault("the TorchScript code is too large to read: tensors that are not state may be listed", None)
+            note = "the TorchScript code is too large to read: tensors that are not state may be listed"
+            machine.notes.setdefault(note, None)
             classes = {}
         found: list[tuple[str, Tensor, str]] = []
         mentioned: dict[Global, None] = {}
@@ -455,7 +461,7 @@ def _read_legacy(path: str) -> ModelFile:
         except PickleError:
             magic, pos = None, 0
         if magic != LEGACY_MAGIC:
-            raise FileFormatError(f"{path}: not a PyTorch file (neither a torch.save zip archive nor a legacy torch.save stream)")
+            raise FileFormatError(f"{path}: not a PyTorch file (neither a torch.save zip archive nor a legacy stream)")
         try:
             _, pos, _ = machine.run(data, pos)  # protocol version
             info, pos, _ = machine.run(data, pos)  # sys_info
@@ -517,7 +523,8 @@ def _model_file(path: str, format: str, found: list[tuple[str, Tensor, str]], pl
         elif _loadable(tensor.dtype):
             model.loaders[name] = _loader(path, place, tensor, big_endian)
     if missing:
-        model.warnings.append(f"the data of storage(s) {', '.join(missing)} is missing or short; those tensors cannot be loaded")
+        keys = ", ".join(missing)
+        model.warnings.append(f"the data of storage(s) {keys} is missing or short; those tensors cannot be loaded")
     if not model.tensors:
         raise FileFormatError(f"{path}: no tensors in this PyTorch file")
     return model
