@@ -141,7 +141,7 @@ def test_the_command_reads_a_file_and_says_which_layer(tmp_path: Path) -> None:
     if result.returncode == 2 and "not a model file" in result.stderr:
         pytest.skip("no .npz reader in this build")
     assert result.returncode == 0, result.stderr
-    assert "PyTorch GRU: x = 256, h = 256; 394,752 parameters" in result.stdout  # 3·(256·(256+256)+2·256)
+    assert "PyTorch GRU: x = 256, h = 256, reset after; 394,752 parameters" in result.stdout  # 3·(256·(256+256)+2·256)
     assert "Recognised by its shapes alone" in result.stdout
     assert "nn.GRU(256, 256)" in result.stdout
 

@@ -69,6 +69,15 @@ def need(module: str, what: str) -> Any:
 
 # name suffix -> reader module (under lstm_shapes.files) and its function; the longest suffix wins.
 READERS: dict[str, tuple[str, str]] = {
+    ".pt": ("torch", "read_torch"),
+    ".pth": ("torch", "read_torch"),
+    ".bin": ("torch", "read_torch"),
+    ".ckpt": ("torch", "read_torch"),
+    ".jit": ("torch", "read_torch"),
+    ".safetensors": ("safetensors", "read_safetensors"),
+    ".safetensors.index.json": ("safetensors", "read_safetensors_index"),
+    ".npy": ("npfiles", "read_npy"),
+    ".npz": ("npfiles", "read_npz"),
     ".keras": ("kerasfiles", "read_keras"),
     ".h5": ("kerasfiles", "read_h5"),
     ".hdf5": ("kerasfiles", "read_h5"),
