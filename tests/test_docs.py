@@ -28,7 +28,7 @@ def test_generated_blocks_in_readme_and_docs_are_current(update_goldens: bool) -
 def test_ci_runs_the_readme_test_command_and_checks_the_docs() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    command = 'pip install -e ".[test]" && python -m pytest'
+    command = 'pip install -e ".[test,files]" && python -m pytest'
     assert command in readme
     assert command in ci
     assert "lstm-shapes docs check README.md docs" in ci
