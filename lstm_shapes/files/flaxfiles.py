@@ -104,8 +104,8 @@ def _unpack(msgpack: Any, path: str, size: int, hook: Callable[[int, bytes], Any
         return u.unpack(), u.tell()
 
 
-def _damaged(path: str, e: BaseException) -> FileFormatError:
-    if type(e).__name__ == "OutOfData":
+def _damaged(msgpack: Any, path: str, e: BaseException) -> FileFormatError:
+    if isinstance(e, msgpack.OutOfData):
         return _fail(path, "the file ends inside the saved tree (truncated?)")
     what = " ".join(str(e).split())[:120]
     return _fail(path, f"not a readable Flax msgpack file ({type(e).__name__}{': ' + what if what else ''})")
@@ -114,8 +114,8 @@ def _damaged(path: str, e: BaseException) -> FileFormatError:
 class _Reader:
     """Walks the unpacked tree into tensors, loaders and warnings."""
 
-    def __init__(self, path: str, msgpack: Any, size: int) -> None:
-        self.path, self.msgpack, self.size = path, msgpack, size
+    def __init__(self, path: str, msgpack: Any) -> None:
+        self.path, self.msgpack = path, msgpack
         self.tensors: dict[str, TensorInfo] = {}
         self.loaders: dict[str, Callable[[], Any]] = {}
         self.warnings: list[str] = []
@@ -198,7 +198,7 @@ class _Reader:
             except OSError as e:
                 raise _fail(self.path, f"the data of {name} cannot be read ({e})") from None
             except Exception as e:  # msgpack's errors on a file changed since it was read
-                raise _damaged(self.path, e) from None
+                raise _damaged(self.msgpack, self.path, e) from None
             return _array(self.path, self.msgpack, name, shape, dtype, [found.get(i) for i in indices])
         return load
 
@@ -257,13 +257,13 @@ def read_msgpack(path: str) -> ModelFile:
         raise _fail(path, f"cannot be read ({e.strerror or e})") from None
     if size == 0:
         raise _fail(path, "the file is empty")
-    reader = _Reader(path, msgpack, size)
+    reader = _Reader(path, msgpack)
     try:
         tree, used = _unpack(msgpack, path, size, reader.hook)
     except RecursionError:
         raise _fail(path, "maps nested too deep") from None
     except Exception as e:  # msgpack raises ValueError, FormatError, StackError, OutOfData, ... on damaged files
-        raise _damaged(path, e) from None
+        raise _damaged(msgpack, path, e) from None
     if not isinstance(tree, (dict, list)):
         raise _fail(path, f"not a Flax msgpack file: it holds {_kind(tree)}, not a tree of named arrays")
     if used != size:  # flax's msgpack_restore refuses these too
