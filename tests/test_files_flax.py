@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ from lstm_shapes.errors import FileFormatError
 from lstm_shapes.files import INSTALL_HINT, read
 
 msgpack = pytest.importorskip("msgpack")
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
 FILES = Path(__file__).parent / "files"
 TRUTH = json.loads((FILES / "flax_files.json").read_text(encoding="utf-8"))
 SAVED = sorted(k for k in TRUTH if k != "recorded_with")
@@ -110,6 +115,17 @@ def test_a_loader_reads_only_as_far_as_its_tensor(tmp_path: Path) -> None:
     with pytest.raises(FileFormatError) as caught:
         got.load(last)
     assert str(caught.value) == f"{path}: the file ends inside the saved tree (truncated?)"
+
+
+def test_a_loader_of_a_file_removed_since_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "m.msgpack"
+    shutil.copy(FILES / "flax_lstm.msgpack", path)
+    got = read(path)
+    path.unlink()
+    with pytest.raises(FileFormatError) as caught:
+        got.load("params/cell/hf/bias")
+    assert str(caught.value).startswith(f"{path}: the data of params/cell/hf/bias cannot be read (")
+    assert "\n" not in str(caught.value)
 
 
 # --- damaged and hostile files ----------------------------------------------------------------------------
@@ -217,6 +233,49 @@ def test_every_flipped_bit_of_a_real_file_is_read_or_refused_in_one_line(tmp_pat
     assert 0 < refused < 8 * len(whole)  # flips in the float data are valid files
 
 
+def hostile_trees() -> Any:
+    """Trees of every msgpack type, with array exts that are well formed, half formed and not at all."""
+    sizes = st.lists(st.integers(0, 4) | st.integers(-2, 2**64 - 1), max_size=4)
+    payloads = st.one_of(
+        st.builds(lambda s, d, b: msgpack.packb([s, d, b], use_bin_type=True),
+                  sizes, st.sampled_from(["float32", "int8", "bfloat16", "float99", "", "F"]) | st.text(max_size=5),
+                  st.binary(max_size=24)),
+        st.binary(max_size=24))
+    exts = st.builds(msgpack.ExtType, st.sampled_from([1, 2, 3, 0, 127]), payloads)
+    stamps = st.builds(msgpack.Timestamp, st.integers(0, 2**32), st.integers(0, 999_999_999))
+    leaves = st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.floats() | st.text(max_size=4) | exts | stamps
+    keys = st.text(max_size=4) | st.integers(-3, 3) | st.binary(max_size=3) | st.just("__msgpack_chunked_array__")
+    return st.recursive(leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+                        max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=hostile_trees(), cut=st.integers(0, 3))
+def test_any_msgpack_tree_is_read_or_refused_in_one_line(tree: Any, cut: int) -> None:
+    data = msgpack.packb(tree, use_bin_type=True)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "m.msgpack"
+        path.write_bytes(data[:len(data) - cut])
+        try:
+            got = read(path)
+            for name in got.tensors:
+                got.load(name)
+        except FileFormatError as e:
+            assert str(e).startswith(f"{path}: ") and "\n" not in str(e)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=64))
+def test_any_bytes_are_read_or_refused_in_one_line(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "m.msgpack"
+        path.write_bytes(data)
+        try:
+            read(path)
+        except FileFormatError as e:
+            assert str(e).startswith(f"{path}: ") and "\n" not in str(e)
+
+
 def test_an_unknown_dtype_is_listed_with_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "m.msgpack"
     path.write_bytes(one(ext([2], "float99", bytes(3))))
@@ -232,6 +291,16 @@ def test_a_key_spelling_another_path_keeps_both_tensors(tmp_path: Path) -> None:
     assert [(t.name, t.shape) for t in got.tensors.values()] == [("a/b", (2,)), ("a/b#1", (3,))]
     assert got.warnings == ["two tensors are named a/b; the second is listed as a/b#1"]
     np.testing.assert_array_equal(got.load("a/b#1"), np.zeros(3, np.int8))
+
+
+def test_a_key_that_does_not_print_is_escaped_in_names_and_messages(tmp_path: Path) -> None:
+    path = tmp_path / "m.msgpack"
+    path.write_bytes(msgpack.packb({"a\nb": GOOD, "c\td": {"__msgpack_chunked_array__": True}}, use_bin_type=True))
+    with pytest.raises(FileFormatError) as caught:
+        read(path)
+    assert str(caught.value) == f"{path}: c\\td is a chunked array without a shape"
+    path.write_bytes(msgpack.packb({"a\nb": GOOD, "é": GOOD}, use_bin_type=True))
+    assert list(read(path).tensors) == ["a\\nb", "é"]
 
 
 def test_missing_msgpack_is_one_line_naming_the_install(monkeypatch: pytest.MonkeyPatch) -> None:

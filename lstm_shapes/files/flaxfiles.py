@@ -148,7 +148,7 @@ class _Reader:
         elif isinstance(node, (dict, list)):
             items = node.items() if isinstance(node, dict) else enumerate(node)
             for key, value in items:
-                self.walk(value, f"{name}/{key}" if name else str(key), depth + 1)
+                self.walk(value, f"{name}/{_key(key)}" if name else _key(key), depth + 1)
         elif isinstance(node, _Array):
             self.add(name, node.shape, node.dtype, (node.index,))
         elif isinstance(node, _Leaf) and node.bad:
@@ -207,6 +207,12 @@ class _Reader:
             shown = ", ".join(self.others[:5]) + (", ..." if len(self.others) > 5 else "")
             self.warnings.append(f"{len(self.others)} saved value(s) that are not arrays are not listed: {shown}")
         return ModelFile(self.path, "flax-msgpack", self.tensors, [], self.warnings, self.loaders)
+
+
+def _key(key: Any) -> str:
+    """A map key as a name's part; characters that do not print (a newline) escaped, so a name is one line."""
+    text = str(key)
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _items(node: Any) -> list[Any] | None:
