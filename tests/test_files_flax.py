@@ -284,6 +284,18 @@ def test_an_unknown_dtype_is_listed_with_a_warning(tmp_path: Path) -> None:
     assert got.warnings == ["params/w: dtype float99 is not one this reader knows; its size was not checked"]
 
 
+@pytest.mark.parametrize(("dtype", "message"), [("float99", "params/w has dtype float99, which numpy does not know"),
+                                                ("object", "params/w has dtype object, which is not array data"),
+                                                ("str", "params/w has dtype str, which is not array data")])
+def test_data_of_a_dtype_numpy_cannot_hold_is_refused_on_load(dtype: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "m.msgpack"
+    path.write_bytes(one(ext([2], dtype, bytes(16))))
+    got = read(path)  # listed, with a warning: the shape is known
+    with pytest.raises(FileFormatError) as caught:
+        got.load("params/w")
+    assert str(caught.value) == f"{path}: {message}"
+
+
 def test_a_key_spelling_another_path_keeps_both_tensors(tmp_path: Path) -> None:
     path = tmp_path / "m.msgpack"
     path.write_bytes(msgpack.packb({"a": {"b": GOOD}, "a/b": ext([3], "int8", bytes(3))}, use_bin_type=True))
@@ -301,6 +313,19 @@ def test_a_key_that_does_not_print_is_escaped_in_names_and_messages(tmp_path: Pa
     assert str(caught.value) == f"{path}: c\\td is a chunked array without a shape"
     path.write_bytes(msgpack.packb({"a\nb": GOOD, "é": GOOD}, use_bin_type=True))
     assert list(read(path).tensors) == ["a\\nb", "é"]
+
+
+def test_bfloat16_data_without_ml_dtypes_is_one_line_naming_the_install() -> None:
+    # A new process: once ml_dtypes is imported, numpy knows bfloat16 for good.
+    code = ("import sys; sys.modules['ml_dtypes'] = None\n"
+            "from lstm_shapes.errors import FileFormatError; from lstm_shapes.files import read\n"
+            f"m = read({str(FILES / 'flax_odd.msgpack')!r}); print(m.tensors['half'].dtype, m.load('half').dtype)\n"
+            "try: m.load('brain')\nexcept FileFormatError as e: print(e)")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.splitlines() == [
+        "float16 float16",
+        f"{FILES / 'flax_odd.msgpack'}: reading bfloat16 data needs the ml_dtypes package: pip install ml_dtypes"]
 
 
 def test_missing_msgpack_is_one_line_naming_the_install(monkeypatch: pytest.MonkeyPatch) -> None:

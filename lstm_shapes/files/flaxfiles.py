@@ -231,9 +231,14 @@ def _array(path: str, msgpack: Any, name: str, shape: tuple[int, ...], dtype: st
     except TypeError:
         try:
             import ml_dtypes  # noqa: F401  (registers bfloat16, float8_*, int4, ... with numpy)
-            kind = np.dtype(dtype)
-        except (ImportError, TypeError):
+        except ImportError:
             raise _fail(path, f"reading {dtype} data needs the ml_dtypes package: pip install ml_dtypes") from None
+        try:
+            kind = np.dtype(dtype)
+        except TypeError:
+            raise _fail(path, f"{name} has dtype {dtype}, which numpy does not know") from None
+    if kind.hasobject or kind.itemsize == 0:  # "object", "str": numpy names that are not array data
+        raise _fail(path, f"{name} has dtype {dtype}, which is not array data")
     parts = []
     for data in payloads:
         try:
@@ -242,9 +247,9 @@ def _array(path: str, msgpack: Any, name: str, shape: tuple[int, ...], dtype: st
             _, again, start, n = _head(msgpack, data)
         except (ValueError, TypeError, msgpack.UnpackException):
             raise _fail(path, f"the file changed since it was read: {name} is not where it was") from None
-        if again != dtype or n % max(kind.itemsize, 1):
-            raise _fail(path, f"the file changed since it was read: {name} is now {again}")
-        parts.append(np.frombuffer(data, kind, count=n // max(kind.itemsize, 1), offset=start))
+        if again != dtype or n % kind.itemsize:
+            raise _fail(path, f"the file changed since it was read: {name} is not the {dtype} array it was")
+        parts.append(np.frombuffer(data, kind, count=n // kind.itemsize, offset=start))
     flat = parts[0] if len(parts) == 1 else np.concatenate(parts)
     count = 1
     for d in shape:
