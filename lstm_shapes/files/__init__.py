@@ -82,6 +82,7 @@ READERS: dict[str, tuple[str, str]] = {
     ".h5": ("kerasfiles", "read_h5"),
     ".hdf5": ("kerasfiles", "read_h5"),
     ".onnx": ("onnxfiles", "read_onnx"),
+    ".msgpack": ("flaxfiles", "read_msgpack"), ".flax": ("flaxfiles", "read_msgpack"),
 }
 
 
