@@ -830,3 +830,16 @@ def test_time_distributed_dense_is_a_head_on_every_step(bi):
     for name, value in want.items():
         assert value.shape == shapes[name] == (batch, steps, o), name
         np.testing.assert_allclose(np.asarray(got[name]), value, err_msg=name, **TOL)
+
+
+def test_the_issues_stack_of_128_then_64_matches_keras() -> None:
+    """--hidden 128,64 is LSTM(128, return_sequences=True) -> LSTM(64): names, shapes, count and output shape."""
+    fresh_session()
+    inp = keras.Input(shape=(None, 5))
+    first = keras.layers.LSTM(128, return_sequences=True)  # made first, so named lstm, as in data flow
+    model = keras.Model(inp, keras.layers.LSTM(64)(first(inp)))
+    report = lstm_shapes.trace(5, (128, 64))
+    assert [(w.name, w.shape) for w in report.weights] == [(v.path, tuple(v.shape)) for v in model.weights]
+    assert report.total_params == model.count_params()
+    assert {t.name: t.shape for t in report.sequence}["output"] == ("B", 64)
+    assert tuple(model.output.shape) == (None, 64)
