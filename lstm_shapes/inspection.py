@@ -25,8 +25,11 @@ from .report import Report, build
 
 Shape = tuple[int, ...]
 SPLIT = re.compile(r"[./]")
-# Shape-only recognition tries groups of this many tensors: one layer, one or two directions, with or without biases.
-BY_SHAPES = range(2, 13)
+# Shape-only recognition tries groups of this many tensors: one layer, one or two directions, with or without
+# biases; never two, which a Dense (a matrix and a bias) fits as well as TF1's one kernel over [x, h] does.
+BY_SHAPES = range(3, 13)
+# A file's own description names a recurrent layer (Keras' class, ONNX's op type) by one of these words.
+RECURRENT = re.compile(r"lstm|gru|rnn|bidirectional", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -75,18 +78,20 @@ class Inspection:
 
 def inspect_tensors(tensors: Mapping[str, Shape], source: str = "", format: str = "",
                     warnings: tuple[str, ...] = (), described: Mapping[str, tuple[str, ...]] | None = None,
-                    said: Mapping[str, Mapping[str, object]] | None = None) -> Inspection:
+                    said: Mapping[str, Mapping[str, object]] | None = None, heads: bool = True) -> Inspection:
     """The recurrent layers in `tensors` (name → shape) and a summary of the rest.
 
     `described` is what the file itself says of its layers: a layer's name → its tensors in order (a Keras
     layer's weights, an ONNX node's W, R, B); those its names do not give away are matched by their order.
+    `heads=False` leaves dense layers out of the recurrent ones: where a file lists its layers, a Dense named as a
+    head (Keras' `dense`) may as well sit before the recurrent layer.
     """
     given = {name: tuple(int(d) for d in shape) for name, shape in tensors.items()}
-    found = _by_names(given)
+    found = _by_names(given, heads)
     claimed = {file_name for layer in found for _, file_name in layer.names}
     for name, owned in (described or {}).items():
         names = [n for n in owned if n in given and n not in claimed]
-        if len(names) in BY_SHAPES:
+        if 2 <= len(names) <= BY_SHAPES.stop:  # the description says it is recurrent: two tensors may do
             layer = _by_order(name, names, given, by_shapes=False)
             if layer is not None:
                 found.append(_as_said(layer, (said or {}).get(name, {})))
@@ -133,7 +138,7 @@ def _as_said(layer: Layer, attributes: Mapping[str, object]) -> Layer:
     return layer
 
 
-def _by_names(given: Mapping[str, Shape]) -> list[Layer]:
+def _by_names(given: Mapping[str, Shape], with_heads: bool = True) -> list[Layer]:
     """Layers whose names a framework knows; where frameworks overlap, the one claiming more tensors wins."""
     candidates: list[tuple[int, int, Layer]] = []
     for rank, fw in enumerate(REGISTRY.values()):
@@ -142,7 +147,7 @@ def _by_names(given: Mapping[str, Shape]) -> list[Layer]:
         for name in given:
             for prefix, rest in _splits(name):  # every reading: `rnn.weight_ih_l0` under `encoder.`, or under `encoder.rnn.`
                 place = fw.parse_name(rest)
-                if place is not None:
+                if place is not None and (with_heads or place[2] not in fw.head_kinds):
                     (heads if place[2] in fw.head_kinds else groups).setdefault(prefix, {})[rest] = name
         for prefix, names in groups.items():
             layer = _parse(fw, prefix, {**names, **heads.get(prefix, {})}, given) or _parse(fw, prefix, names, given)
@@ -231,9 +236,9 @@ def inspect_path(path: str, layer: str | None = None) -> Inspection:
 
     model = read(path)
     tensors = {name: info.shape for name, info in model.tensors.items()}
-    described = {info.name: info.tensors for info in model.layers}
+    described = {info.name: info.tensors for info in model.layers if RECURRENT.search(info.kind)}
     said = {info.name: info.config for info in model.layers}
-    result = inspect_tensors(tensors, path, model.format, tuple(model.warnings), described, said)
+    result = inspect_tensors(tensors, path, model.format, tuple(model.warnings), described, said, heads=not model.layers)
     if layer is not None:
         chosen = tuple(found for found in result.layers if found.prefix == layer)
         if not chosen:

@@ -221,3 +221,18 @@ def test_every_config_field_is_one_option_and_each_option_reaches_its_field() ->
         input=5, hidden=3, out=2, framework="pytorch", cell="gru", proj=2, peepholes=True, layers=2,
         bidirectional=True, bias=False, batch=7, seq_len=4, reset_after=False, batch_first=False, dtype="float16",
         head_activation="sigmoid", head_bias=False, head_reads="last-step", merge_mode="sum")
+
+
+def test_a_trace_through_the_console_script_reads_no_file_module() -> None:
+    # inspect and diagnose live apart: the plain trace imports no file reader, recognition or format library.
+    code = ("import sys\nsys.argv = ['lstm-shapes', '--input', '4', '--hidden', '2', '--format', 'json']\n"
+            "import os\nos._exit = lambda code: (print(sorted(m for m in sys.modules if m.startswith(('lstm_shapes.', "
+            "'h5py', 'onnx', 'msgpack', 'safetensors', 'numpy', 'torch', 'keras'))), file=sys.stderr), sys.exit(code))\n"
+            "from lstm_shapes.cli import main\nmain()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stderr.strip()
+    for name in ("lstm_shapes.files", "lstm_shapes.inspection", "lstm_shapes.inspect_command", "lstm_shapes.diagnose",
+                 "lstm_shapes.diagnose_command", "h5py", "onnx", "msgpack", "safetensors", "numpy", "torch", "keras"):
+        assert f"'{name}'" not in loaded, name
+    assert "'lstm_shapes.report'" in loaded  # the list is the real one

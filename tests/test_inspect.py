@@ -101,8 +101,10 @@ def test_a_keras_file_with_custom_layer_names(tmp_path: Path) -> None:
     assert data["total_params"] == model.count_params()
     first, second = data["recurrent"]
     assert (first["prefix"], first["cell"], first["input"], first["hidden"]) == ("encoder", "lstm", 5, 8)
+    # The file lists its layers, so the Dense after the GRU stays apart from it, as any other Dense would.
     assert (second["cell"], second["input"], second["hidden"], second["bidirectional"], second["out"]) == (
-        "gru", 8, 4, True, 3)
+        "gru", 8, 4, True, None)
+    assert [o["prefix"] for o in data["other"]] == ["dense"]
     assert sum(layer["params"] for layer in data["recurrent"]) + sum(o["params"] for o in data["other"]) == \
         model.count_params()
     for key in ("prefix", "framework", "cell", "input", "hidden", "layers", "bidirectional", "proj", "bias", "params",
