@@ -154,7 +154,7 @@ def elementwise_per_step(config: Config) -> Expr:
             # r, z: products summed (2h); n: r ⊙ (…) and its sum (2h); biases (h each); then h_t:
             # PyTorch's kernel computes n + z⊙(h−n) (3h), the others z⊙h + (1−z)⊙n as written (4h).
             update = config.convention.gru_update_ops
-            return (2 + 2 + update + biases + config.convention.extra_biases(config)) * h
+            return (2 + 2 + update + biases) * h
         return (1 + biases) * h
 
     total = _times_d(config, _layers(config, per))

@@ -179,7 +179,7 @@ def _gru(b: _Builder, cat: str) -> None:
     n = cfg.convention.letter(cfg, "n_t")
     nb = cfg.convention.gate_biases(cfg, "n_t")
     bx = {0: "", 1: f" + b_{n}", 2: f" + bx_{n}"}[nb]
-    bh = f" + bh_{n}" if nb == 2 or cfg.convention.extra_biases(cfg) else ""
+    bh = f" + bh_{n}" if nb == 2 else ""
     if cfg.reset_after:
         op = f"tanh(x_t·W_{n}{bx} + r_t ⊙ (h_prev·U_{n}{bh}))"
     else:

@@ -154,9 +154,6 @@ def parts(config: Config) -> tuple[Part, ...]:
         per_direction: Expr = inner if g == 1 else g * inner
         if not nb and any(counts):
             per_direction = per_direction + sum(counts) * h
-        extra = config.convention.extra_biases(config)
-        if extra:
-            per_direction = per_direction + (h if extra == 1 else extra * h)
         if config.peepholes:
             per_direction = per_direction + 3 * h
         if config.proj is not None:

@@ -283,7 +283,7 @@ def test_mlx_gru_counts_and_shows_its_candidate_only_recurrent_bias() -> None:
     report = build(Config(input=4, hidden=2, cell="gru", framework="mlx"))
     assert [p.params for p in report.parts] == [44]
     nodes = {n.id: n.op for n in report.nodes}
-    assert nodes["n_t"] == "tanh(x_t·W_n + b_n + r_t ⊙ (h_prev·U_n + bh_n))"
+    assert nodes["n_t"] == "tanh(x_t·W_n + bx_n + r_t ⊙ (h_prev·U_n + bh_n))"  # input side in b, recurrent side bhn
     assert nodes["r_t"].endswith(" + b_r)")  # r and z have one bias each
     without = build(Config(input=4, hidden=2, cell="gru", framework="mlx", bias=False))
     assert [p.params for p in without.parts] == [36] and "bh_n" not in {n.id: n.op for n in without.nodes}["n_t"]

@@ -118,10 +118,6 @@ class Framework:
         """How many bias vectors one gate (a node id) has; the same for every gate unless a framework says otherwise."""
         return self.biases_per_gate(config)
 
-    def extra_biases(self, config: Config) -> int:
-        """Bias vectors of h beyond the per-gate ones, e.g. MLX's GRU's bhn for the candidate alone."""
-        return 0
-
     def bias_where(self, config: Config) -> str:
         """Where the biases are kept, when there are two per gate."""
         return ""

@@ -33,11 +33,14 @@ class MLX(Framework):
     head_reads_texts = ("hidden[:, -1]", "hidden[:, -1]")
     every_step_text = "hidden"
 
-    def extra_biases(self, config: Config) -> int:
-        return 1 if config.bias and config.cell == "gru" else 0  # bhn: the candidate's recurrent side only
+    def gate_biases(self, config: Config, gate: str) -> int:
+        # b holds every gate's input-side bias; the GRU candidate also has bhn, on its recurrent side only.
+        if not config.bias:
+            return 0
+        return 2 if config.cell == "gru" and gate == "n_t" else 1
 
     def bias_where(self, config: Config) -> str:
-        return " (b), plus bhn on the GRU candidate's recurrent side" if self.extra_biases(config) else ""
+        return " (b), plus bhn on the GRU candidate's recurrent side" if config.bias and config.cell == "gru" else ""
 
     def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:
         if layer is None:
@@ -111,7 +114,7 @@ class MLX(Framework):
         if config.layers > 1:
             said.append("MLX's layers have no num_layers: a stack is a list of layers, here a model's `layers`, "
                         "each reading the hidden sequence of the one below.")
-        if self.extra_biases(config):
+        if config.bias and config.cell == "gru":
             said.append("MLX's GRU keeps b for every gate's input side and bhn for the candidate's recurrent side "
                         "only: n_t = tanh(x·W_xn + b_n + r ⊙ (h·W_hn + b_hn)).")
         return said
