@@ -295,7 +295,9 @@ def _dest(option: Option) -> str:
 
 
 def _click_option(option: Option, default: Any, fit: bool, optional: bool = False) -> Callable[[F], F]:
-    text = re.sub(r"\{(has_\w+)\}", lambda match: having(match[1]), option.help)
+    text = re.sub(r"\{((?:has|reads)_\w+)\}", lambda match: having(match[1]), option.help)
+    text = text.replace("{layout_arguments}", ", ".join(
+        f"{name} {fw.layout_argument}" for name, fw in frameworks.REGISTRY.items() if fw.has_layout_choice))
     if option.field == "framework":
         kind: Any = OneFramework() if fit or optional else click.Choice((*FRAMEWORKS, "all"))
         text = text if fit or optional else text[:-1] + "; 'all' compares them side by side."

@@ -67,7 +67,7 @@ OPTIONS = (
            "GRU: apply the reset gate after the recurrent product (Keras reset_after, ONNX linear_before_reset=1).",
            limit=None),
     Option("batch_first", "--batch-first/--time-major", "Input layout where the framework lets you choose "
-           "(pytorch batch_first, tf1 time_major, onnx layout, paddle time_major).", limit=None, in_fit=False),
+           "({layout_arguments}).", limit=None, in_fit=False),
     Option("dtype", "--dtype", "Element type, for the memory figures.", DTYPES, None, in_fit=False),
     Option("head_activation", "--head-activation",
            "The head's activation. Default: softmax for two or more outputs, none for one.", HEAD_ACTIVATIONS, None,
@@ -75,7 +75,7 @@ OPTIONS = (
     Option("head_bias", "--no-head-bias", "A dense head without biases.", limit=None),
     Option("head_reads", "--head-reads", "What the head reads: the last step's output, each direction's final "
            "state (they differ when bidirectional), or the output at every step, giving (B, T, o). "
-           "Default: final-states for keras, last-step elsewhere.", HEAD_READS, None),
+           "Default: final-states for {reads_final_states}, last-step elsewhere.", HEAD_READS, None),
 )
 
 

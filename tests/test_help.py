@@ -39,3 +39,20 @@ def test_each_variant_option_names_exactly_the_frameworks_that_accept_it() -> No
         said = re.search(re.escape(option) + r"\b[^(]*\(([a-z0-9, -]+)\)", text)
         assert said, option
         assert said.group(1).split(", ") == [f for f in NAMES if accepts(f, **variant)], option
+
+
+def test_option_help_names_the_frameworks_from_their_modules() -> None:
+    # Each framework's own argument for the input layout (PyTorch batch_first, TF1 and Paddle and Flax time_major,
+    # ONNX layout), and Keras 3 and 2 reading the final states by default, as their documentation has them.
+    import re
+    import subprocess
+    import sys
+
+    text = " ".join(subprocess.run([sys.executable, "-m", "lstm_shapes", "--help"], capture_output=True,
+                                   text=True).stdout.split())
+    layouts = re.search(r"choose \((.*?)\)\.", text)
+    assert layouts is not None
+    assert set(layouts[1].split(", ")) == {"pytorch batch_first", "tf1 time_major", "onnx layout", "paddle time_major",
+                                           "flax time_major"}
+    assert "Default: final- states for keras, tf-keras, tf-keras-cudnn, last-step elsewhere." in text or \
+        "Default: final-states for keras, tf-keras, tf-keras-cudnn, last-step elsewhere." in text

@@ -72,6 +72,7 @@ class Framework:
     takes_sequence = True  # False for a cell: one time step per call, so T is 1
     state_inputs: tuple[str, ...] = ()  # sequence tensors the framework takes beside the input: a cell's state
     head_reads_default = "last-step"
+    layout_argument = ""  # the constructor argument that picks the input layout, where there is a choice
     # What the head reads, as the framework writes it: (the last step's output, the final states).
     head_reads_texts: tuple[str, str]
     every_step_text = "output"  # the output sequence a head on every step reads, as the framework names it
@@ -94,6 +95,14 @@ class Framework:
     library = ""
     layer_classes: dict[str, str] = {}
     arguments: dict[str, str] = {}
+
+    @property
+    def has_layout_choice(self) -> bool:
+        return len(self.batch_first_choices) > 1
+
+    @property
+    def reads_final_states(self) -> bool:
+        return self.head_reads_default == "final-states"
 
     @property
     def has_merge_modes(self) -> bool:

@@ -47,6 +47,7 @@ class Flax(Framework):
     reset_after_choices = (True,)
     reset_after_default = True
     batch_first_choices = (True, False)  # nn.RNN(time_major=True) takes (T, N, x)
+    layout_argument = "time_major"
     head_reads_texts = ("outputs[:, -1]", "the h of each direction's final carry, side by side")
     every_step_text = "outputs"
     head_prefix = "head/"

@@ -30,6 +30,7 @@ class ONNX(Framework):
     has_no_bias = True
     reset_after_choices = (False, True)  # linear_before_reset=0 or 1
     batch_first_choices = (False, True)  # layout=0 or 1
+    layout_argument = "layout"
     batch_first_default = False
     head_reads_texts = ("Y[-1]", "Y_h")
     directions_in_one_tensor = True

@@ -34,6 +34,7 @@ class Paddle(Framework):
     reset_after_choices = (True,)
     reset_after_default = True
     batch_first_choices = (True, False)  # time_major=False (the default) or True
+    layout_argument = "time_major"
     batch_first_default = True
     head_reads_texts = ("outputs[:, -1]", "the last layer's final h of both directions side by side")
     every_step_text = "outputs"

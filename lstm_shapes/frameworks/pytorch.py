@@ -31,6 +31,7 @@ class PyTorch(Framework):
     reset_after_choices = (True,)
     reset_after_default = True
     batch_first_choices = (False, True)
+    layout_argument = "batch_first"
     batch_first_default = False
     head_reads_texts = ("output[-1]", "h_n[-2] and h_n[-1] side by side")
     gru_update_ops = 3  # its kernel computes n + z⊙(h−n)

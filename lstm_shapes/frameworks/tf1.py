@@ -36,6 +36,7 @@ class TF1(Framework):
     has_proj = True
     has_peepholes = True
     batch_first_choices = (True, False)
+    layout_argument = "time_major"
     head_reads_texts = ("outputs[:, -1]", "the final states")
     concat = "xh"
     fused_kernel = True
