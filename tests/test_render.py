@@ -30,6 +30,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "onnx_rnn": dict(input=4, hidden=2, cell="rnn", framework="onnx", batch_first=True),
     "keras_rnn_bi_l2": dict(input=4, hidden=2, out=3, cell="rnn", layers=2, bidirectional=True),
     "keras_lstm_bi_every_step": dict(input=4, hidden=2, out=3, bidirectional=True, head_reads="every-step", seq_len=5),
+    "pytorch_gru_sizes_6_3_bi": dict(input=4, hidden=(6, 3), out=2, cell="gru", framework="pytorch", bidirectional=True),
 }
 SUFFIX = {"text": "txt", "markdown": "md", "csv": "csv", "json": "json", "latex": "tex", "org": "org",
           "mermaid": "mmd", "dot": "dot", "graph": "graph.txt"}
