@@ -320,3 +320,13 @@ def test_every_format_in_the_table_has_an_inspect_layout() -> None:
         os.chdir(here)
     for fmt in FORMATS:
         assert render_inspections([result], fmt).startswith(("seq2seq.ckpt", "file,", "{", "%", "//"))
+
+
+def test_one_layer_chosen_the_others_count_with_the_rest_and_the_parts_add_up() -> None:
+    data = json.loads(inspect("--layer", "state_dict.decoder.", "--format", "json"))
+    assert [layer["prefix"] for layer in data["recurrent"]] == ["state_dict.decoder."]
+    # The encoder's 8 tensors (4 per layer of its stack) and 304 parameters, by hand above.
+    assert data["other"][0] == {"prefix": "state_dict.encoder.", "tensors": 8, "params": 304}
+    parts = [layer["params"] for layer in data["recurrent"]] + [o["params"] for o in data["other"]]
+    assert sum(parts) == data["total_params"] == 492
+    assert inspect("--layer", "state_dict.decoder.").endswith("Total: 108 + 304 + 80 = 492 parameters\n")
