@@ -244,7 +244,10 @@ def inspect_path(path: str, layer: str | None = None) -> Inspection:
         if not chosen:
             prefixes = ", ".join(repr(found.prefix) for found in result.layers) or "none"
             raise LstmShapesError(f"{path}: no recurrent layer at prefix {layer!r}; the file has {prefixes}")
-        result = replace(result, layers=chosen)
+        # The layers left out count with the rest, under their prefixes, so the parts still add up to the file.
+        left = tuple(Other(found.prefix, len(found.names), sum(prod(tensors[name]) for _, name in found.names))
+                     for found in result.layers if found.prefix != layer)
+        result = replace(result, layers=chosen, other=left + result.other)
     return result
 
 

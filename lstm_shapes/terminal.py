@@ -18,6 +18,8 @@ from .render.tables import COMBINING_TILDE, Table, heading, tables, width
 
 if TYPE_CHECKING:
     from .compare import Comparison
+    from .inspection import Inspection
+    from .render.inspection import Differences
     from .report import Report
 
 # A prose column keeps this many columns before anything else wraps: narrower, it reads badly.
@@ -40,6 +42,42 @@ def print_comparison(cmp: Comparison, console: Console | None = None) -> None:
 
     head, found, notes = comparison_document(cmp)
     print_document(console or new_console(), head, found, notes)
+
+
+def print_inspections(results: list[Inspection], differences: Differences | None = None, explain: bool = False,
+                      show_cost: bool = False, console: Console | None = None) -> None:
+    """Each file's layers as rich tables: per layer a title, its summary and remarks, constructors and trace."""
+    from .render.inspection import document
+
+    console = console or new_console()
+    room = max(console.width, 1)
+    for number, result in enumerate(results):
+        doc = document(result, differences, explain, show_cost)
+        if number:
+            console.print()
+        console.print(Text("\n".join(wrap(doc.head, room, "name")), style="bold"))
+        for warning in doc.warnings:
+            console.print("- " + "\n  ".join(wrap(f"warning: {warning}", room - 2, "words")))
+        if not doc.sections:
+            console.print("No recurrent layer found.")
+        for section in doc.sections:
+            console.print()
+            console.print(Text("\n".join(wrap(section.title(), room, "name")), style="bold"))
+            for line in (section.summary, *section.remarks()):
+                console.print("\n".join(wrap(line, room, "words")))
+            for title, code in section.constructors:  # a list, not a table: one long line would make it records
+                line = Text(INDENT + title + ":")
+                lead = line.cell_len + 1 if room - line.cell_len > PROSE_FLOOR else len(INDENT)
+                line.append(" " if lead > len(INDENT) else "\n" + " " * lead)
+                line.append(("\n" + " " * lead).join(wrap(code, room - lead, "name")), style="cyan")
+                console.print(line)
+            console.print()
+            print_document(console, list(heading(section.report)), tables(section.report), section.report.notes)
+        if doc.other is not None:
+            console.print()
+            sizes = column_widths(doc.other, room - extra_width(doc.other))
+            console.print(rich_table(doc.other, sizes) if sizes else records(doc.other, room))
+        console.print(Text("\n".join(wrap(doc.total, room, "terms")), style="bold"))
 
 
 def new_console() -> Console:

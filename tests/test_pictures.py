@@ -459,7 +459,12 @@ process.stdout.write(JSON.stringify(results));
 
 @pytest.fixture(scope="module")
 def mermaid_parsed() -> dict[str, Any]:
-    """What Mermaid's parser makes of every report's diagram.
+    """What Mermaid's parser makes of every report's diagram."""
+    return run_mermaid({name: render(report, "mermaid") for name, report in REPORTS.items()})
+
+
+def run_mermaid(texts: dict[str, str]) -> dict[str, Any]:
+    """What Mermaid's parser makes of each diagram: its vertices, edges and subgraphs, or its error.
 
     Opt-in, because it downloads: with LSTM_SHAPES_MERMAID=1 (as .ci/run sets it), node and npm, the first
     run installs mermaid@11 and jsdom (about 170 MB, 15 s; no browser) into $LSTM_SHAPES_MERMAID_DIR or
@@ -488,7 +493,6 @@ def mermaid_parsed() -> dict[str, Any]:
             pytest.skip(f"could not npm install mermaid and jsdom: {install.stderr.strip()[-300:]}")
     script = where / "check_flowcharts.mjs"
     script.write_text(MERMAID_CHECK, encoding="utf-8")
-    texts = {name: render(report, "mermaid") for name, report in REPORTS.items()}
     run = subprocess.run([node, str(script)], input=json.dumps(texts), capture_output=True, text=True,
                          timeout=300, cwd=where, check=False)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -15,9 +15,15 @@ HEADER = ("section", "name", "shape", "params", "formula", "detail")
 
 
 def render_csv(report: Report) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([HEADER, *csv_rows(report)])
+    return buffer.getvalue()
+
+
+def csv_rows(report: Report) -> list[tuple[object, ...]]:
+    """The table's rows after its header, one per node, weight, part, total, sequence tensor, equation and cost."""
     env = report.config.symbols
-    rows: list[tuple[object, ...]] = [HEADER]
-    rows += [("node", n.id, format_shape(n.shape), "", n.op, n.meaning) for n in report.nodes]
+    rows: list[tuple[object, ...]] = [("node", n.id, format_shape(n.shape), "", n.op, n.meaning) for n in report.nodes]
     rows += [("weight", w.name, format_shape(w.shape), w.params, w.formula.render(), w.slices()) for w in report.weights]
     rows += [
         ("part", p.name, "", p.params, f"{p.formula.render()} = {p.formula.render(env)}", "") for p in report.parts
@@ -28,6 +34,4 @@ def render_csv(report: Report) -> str:
     rows += [("equation", e.node, "", "", e.text, e.shapes) for e in report.equations]
     if report.show_cost:
         rows += [("cost", c.key, "", "" if c.value is None else c.value, c.formula.render(), c.unit) for c in report.cost]
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue()
+    return rows

@@ -238,12 +238,18 @@ def latex_table(table: Table) -> list[str]:
 
 
 def latex_document(head: list[str], tables: tuple[Table, ...], notes: list[str] | tuple[str, ...]) -> str:
-    lines = [*PREAMBLE, latex(": ".join(head) + ".")]
+    lines = [*PREAMBLE, *latex_body(head, tables, notes)]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def latex_body(head: list[str], tables: tuple[Table, ...], notes: list[str] | tuple[str, ...]) -> list[str]:
+    """The heading as a sentence, each table, and the notes as a list: a document without its preamble."""
+    lines = [latex(": ".join(head) + ".")]
     for table in tables:
         lines += ["", "\\medskip", *latex_table(table)]
     if notes:
         lines += ["", "% Notes", "\\begin{itemize}", *(item(note) for note in notes), "\\end{itemize}"]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return lines
 
 
 def render_latex(report: Report) -> str:

@@ -55,13 +55,13 @@ def mermaid_text(text: str) -> str:
     return "<br/>".join(escaped.splitlines())
 
 
-def _mermaid_ids(nodes: tuple[Node, ...]) -> dict[str, str]:
+def _mermaid_ids(nodes: tuple[Node, ...], prefix: str = "n_") -> dict[str, str]:
     """Node id -> a Mermaid id: ASCII letters, digits and '_', prefixed so that no id is a keyword
     (`end`, `graph`, ...) or starts with the 'o'/'x' that Mermaid reads as an arrow head."""
     ids: dict[str, str] = {}
     taken: set[str] = set()
     for node in nodes:
-        base = "n_" + re.sub(r"[^A-Za-z0-9_]", "_", node.id)
+        base = prefix + re.sub(r"[^A-Za-z0-9_]", "_", node.id)
         candidate, k = base, 2
         while candidate in taken:  # "l0.h_t" and "l0_h_t" would otherwise collide
             candidate, k = f"{base}_{k}", k + 1
@@ -72,30 +72,38 @@ def _mermaid_ids(nodes: tuple[Node, ...]) -> dict[str, str]:
 
 def render_mermaid(report: Report) -> str:
     """A Mermaid flowchart: left to right for one layer, top to bottom for a stack of layers."""
-    ids = _mermaid_ids(report.nodes)
-    shapes = _shapes(report)
-    layered = report.config.layers > 1
     title, line = heading(report)
     # Comments, not a front-matter title: every Mermaid version (and GitHub's) skips them.
-    lines = [f"%% {title}", f"%% {line}", "flowchart TB" if layered else "flowchart LR"]
+    lines = [f"%% {title}", f"%% {line}", mermaid_direction(report, "flowchart")]
+    nodes, edges = mermaid_parts(report, _mermaid_ids(report.nodes), "    ")
+    return "\n".join(lines + nodes + edges) + "\n"
+
+
+def mermaid_direction(report: Report, keyword: str) -> str:
+    """`flowchart LR` (or a subgraph's `direction LR`) for one layer; top to bottom for a stack."""
+    return f"{keyword} TB" if report.config.layers > 1 else f"{keyword} LR"
+
+
+def mermaid_parts(report: Report, ids: dict[str, str], indent: str, group: str = "s_") -> tuple[list[str], list[str]]:
+    """The node definitions (a subgraph per layer of a stack, ids `group`l0, ...) and the edges, apart."""
+    shapes = _shapes(report)
 
     def define(node: Node, indent: str) -> str:
         label = mermaid_text(f"{node.id}\n{shapes[node.id]}")
         # A stadium for what the step is given, a box for what it computes.
         return f'{indent}{ids[node.id]}(["{label}"])' if _is_leaf(node) else f'{indent}{ids[node.id]}["{label}"]'
 
-    for group, members in _groups(report):
-        if group is not None:
-            subgraph = f"s_l{group}"
-            lines.append(f'    subgraph {subgraph}["{mermaid_text(_group_title(group))}"]')
-            lines += [define(node, "        ") for node in members]
-            lines.append("    end")
+    lines = []
+    for layer, members in _groups(report):
+        if layer is not None:
+            lines.append(f'{indent}subgraph {group}l{layer}["{mermaid_text(_group_title(layer))}"]')
+            lines += [define(node, indent + "    ") for node in members]
+            lines.append(f"{indent}end")
         else:
-            lines += [define(node, "    ") for node in members]
-    for node in report.nodes:
-        for source in node.inputs:
-            lines.append(f'    {ids[source]} -->|"{mermaid_text(shapes[source])}"| {ids[node.id]}')
-    return "\n".join(lines) + "\n"
+            lines += [define(node, indent) for node in members]
+    edges = [f'{indent}{ids[source]} -->|"{mermaid_text(shapes[source])}"| {ids[node.id]}'
+             for node in report.nodes for source in node.inputs]
+    return lines, edges
 
 
 # Graphviz DOT ----------------------------------------------------------------------------------
@@ -109,40 +117,49 @@ def dot_string(text: str) -> str:
     return f'"{escaped}"'
 
 
-def _dot_node(node: Node, shapes: dict[str, str], indent: str) -> str:
+def _dot_node(node: Node, shapes: dict[str, str], indent: str, key: str = "") -> str:
     lines = [node.id, shapes[node.id]]
     if node.inputs and node.op != node.inputs[0]:  # a layer's x_t is just the layer below's output
         lines.append(node.op)
     attrs = [f"label={dot_string(chr(10).join(lines))}", f"tooltip={dot_string(node.meaning)}"]
     if _is_leaf(node):
         attrs.append("shape=ellipse")
-    return f"{indent}{dot_string(node.id)} [{', '.join(attrs)}];"
+    return f"{indent}{dot_string(key + node.id)} [{', '.join(attrs)}];"
 
 
 def render_dot(report: Report) -> str:
     """A Graphviz digraph, left to right, one cluster per layer when there are several."""
-    shapes = _shapes(report)
-    layered = report.config.layers > 1
     title, line = heading(report)
     lines = [
         "digraph lstm_shapes {",
         f"    graph [rankdir=LR, charset=\"UTF-8\", labelloc=t, label={dot_string(title + chr(10) + line)}];",
-        '    node [shape=box, style=rounded, fontsize=11];',
-        "    edge [fontsize=9];",
+        *DOT_STYLE,
+        *dot_parts(report, "    "),
+        "}",
     ]
+    return "\n".join(lines) + "\n"
+
+
+DOT_STYLE = ('    node [shape=box, style=rounded, fontsize=11];', "    edge [fontsize=9];")
+
+
+def dot_parts(report: Report, indent: str, key: str = "") -> list[str]:
+    """The nodes (a cluster per layer of a stack) and the edges; node ids and cluster names start with `key`."""
+    shapes = _shapes(report)
+    lines = []
     for group, members in _groups(report):
         if group is not None:
-            lines.append(f"    subgraph {dot_string(f'cluster_l{group}')} {{")
-            lines.append(f"        label={dot_string(_group_title(group))};")
-            lines += [_dot_node(node, shapes, "        ") for node in members]
-            lines.append("    }")
+            lines.append(f"{indent}subgraph {dot_string(f'cluster_{key}l{group}')} {{")
+            lines.append(f"{indent}    label={dot_string(_group_title(group))};")
+            lines += [_dot_node(node, shapes, indent + "    ", key) for node in members]
+            lines.append(f"{indent}}}")
         else:
-            lines += [_dot_node(node, shapes, "    ") for node in members]
+            lines += [_dot_node(node, shapes, indent, key) for node in members]
     for node in report.nodes:
         for source in node.inputs:
-            lines.append(f"    {dot_string(source)} -> {dot_string(node.id)} [label={dot_string(shapes[source])}];")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+            lines.append(f"{indent}{dot_string(key + source)} -> {dot_string(key + node.id)} "
+                         f"[label={dot_string(shapes[source])}];")
+    return lines
 
 
 # Plain text ------------------------------------------------------------------------------------
