@@ -101,14 +101,25 @@ def inspect_tensors(tensors: Mapping[str, Shape], source: str = "", format: str 
     order = {name: i for i, name in enumerate(given)}
     found.sort(key=lambda layer: min(order[file_name] for _, file_name in layer.names))
     rest: dict[str, list[int]] = {}
+    # A wrapper every name shares (a checkpoint's `state_dict.`, Keras' `sequential/`) says nothing: skip it.
+    wrapper = _shared_wrapper(list(given))
     for name, shape in given.items():
         if name not in claimed:
-            top = SPLIT.split(name, 1)[0]
+            top = wrapper + SPLIT.split(name[len(wrapper):], 1)[0]
             counts = rest.setdefault(top, [0, 0])
             counts[0] += 1
             counts[1] += prod(shape)
     return Inspection(source, format, sum(prod(s) for s in given.values()), len(given), tuple(found),
                       tuple(Other(p, n, c) for p, (n, c) in rest.items()), warnings)
+
+
+def _shared_wrapper(names: list[str]) -> str:
+    """The leading `part.` or `part/` of every name, when all have the same one and something after it."""
+    first = SPLIT.search(names[0]) if names else None
+    if first is None:
+        return ""
+    wrapper = names[0][: first.end()]
+    return wrapper if all(name.startswith(wrapper) and len(name) > len(wrapper) for name in names) else ""
 
 
 def _splits(name: str) -> Iterator[tuple[str, str]]:

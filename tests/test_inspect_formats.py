@@ -87,7 +87,7 @@ def test_csv_is_one_table_whose_parts_add_up_and_whose_weights_are_the_files(tmp
     records = [dict(zip(header, row)) for row in body]
     recurrent = {r["prefix"]: int(r["params"]) for r in records if r["section"] == "recurrent"}
     assert recurrent == PARAMS
-    assert [int(r["params"]) for r in records if r["section"] == "other"] == [80]
+    assert [int(r["params"]) for r in records if r["section"] == "other"] == [30, 50]  # Embedding(10, 3); Linear(4, 10)
     (file_row,) = [r for r in records if r["section"] == "file"]
     assert int(file_row["params"]) == 492 == sum(recurrent.values()) + 80
     torch = pytest.importorskip("torch")
@@ -111,8 +111,9 @@ def test_json_is_one_object_with_each_layer_its_trace_and_the_rest() -> None:
     for layer in layers.values():
         assert {"framework", "proj", "bias", "trace"} <= set(layer)
         assert layer["trace"]["total_params"] == layer["params"]
-    # embed.weight, head.weight and head.bias, all under the checkpoint's state_dict.
-    assert data["other"] == [{"prefix": "state_dict", "tensors": 3, "params": 80}]
+    # embed.weight (10·3), head.weight and head.bias (4·10 + 10), under the checkpoint's state_dict wrapper.
+    assert data["other"] == [{"prefix": "state_dict.embed", "tensors": 1, "params": 30},
+                             {"prefix": "state_dict.head", "tensors": 2, "params": 50}]
 
 
 def latex_engine() -> str | None:
@@ -295,7 +296,7 @@ def test_the_terminal_table_fits_any_width_and_cuts_nothing() -> None:
         out = table_output("seq2seq.ckpt", "custom.npz", width=width)
         assert max(len(line.rstrip()) for line in out.splitlines()) <= width
         assert "…" not in out
-        assert "Total:304+108+80=492parameters" in "".join(out.split())
+        assert "Total:304+108+30+50=492parameters" in "".join(out.split())
     assert "state_dict.encoder.weight_ih_l0" in out
 
 
@@ -329,4 +330,4 @@ def test_one_layer_chosen_the_others_count_with_the_rest_and_the_parts_add_up() 
     assert data["other"][0] == {"prefix": "state_dict.encoder.", "tensors": 8, "params": 304}
     parts = [layer["params"] for layer in data["recurrent"]] + [o["params"] for o in data["other"]]
     assert sum(parts) == data["total_params"] == 492
-    assert inspect("--layer", "state_dict.decoder.").endswith("Total: 108 + 304 + 80 = 492 parameters\n")
+    assert inspect("--layer", "state_dict.decoder.").endswith("Total: 108 + 304 + 30 + 50 = 492 parameters\n")
