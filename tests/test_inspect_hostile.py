@@ -247,4 +247,4 @@ def test_a_directory_named_like_a_file_is_refused(tmp_path: Path) -> None:
 def test_an_empty_file_is_refused(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"model{suffix}"
     path.touch()
-    inspect(path)
+    assert inspect(path).endswith(f"{path.name}: the file is empty")

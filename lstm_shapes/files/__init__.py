@@ -93,11 +93,13 @@ def read(path: str | os.PathLike[str]) -> ModelFile:
 
     path = os.fspath(path)
     try:
-        mode = os.stat(path).st_mode
+        status = os.stat(path)
     except OSError as error:  # missing, a symbolic link loop, not permitted: the system's own words
         raise FileFormatError(f"{path}: {(error.strerror or str(error)).lower()}") from None
-    if stat.S_ISDIR(mode):
+    if stat.S_ISDIR(status.st_mode):
         raise FileFormatError(f"{path}: is a directory, not a model file")
+    if stat.S_ISREG(status.st_mode) and status.st_size == 0:  # said alike for every format
+        raise FileFormatError(f"{path}: the file is empty")
     lower = path.lower()
     for suffix in sorted(READERS, key=len, reverse=True):
         if lower.endswith(suffix):
