@@ -248,3 +248,9 @@ def test_an_empty_file_is_refused(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"model{suffix}"
     path.touch()
     assert inspect(path).endswith(f"{path.name}: the file is empty")
+
+
+def test_an_onnx_file_without_a_graph_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"\x08\x07")  # a ModelProto of ir_version 7 and nothing else: protobuf parses it
+    assert "no graph" in inspect(path)
