@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import resource
+import shlex
 import struct
 import subprocess
 import sys
@@ -25,7 +26,7 @@ from files_helpers import FILES, Pickle, torch_zip
 from lstm_shapes.files.kerasfiles import MAX_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 15  # seconds; the slowest honest case (importing h5py or onnx) takes under one
+TIMEOUT = 15  # seconds; the costly pickles take 2 to 3 (about 5 on a busy machine), a minute without the opcode cap
 MEMORY = 1 << 30  # bytes of address space for the child: far below what any of these files declares
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 # every suffix read() takes: an empty file of each must be refused in one line
@@ -54,7 +55,7 @@ class Payload:
     """What an attacker pickles: unpickling it runs a shell command that creates the canary."""
 
     def __init__(self, canary: Path) -> None:
-        self.command = f"touch {canary}"
+        self.command = f"touch {shlex.quote(str(canary))}"
 
     def __reduce__(self) -> tuple[object, tuple[str]]:
         return os.system, (self.command,)
