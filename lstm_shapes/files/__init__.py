@@ -10,6 +10,7 @@ plain trace path.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,10 +92,14 @@ def read(path: str | os.PathLike[str]) -> ModelFile:
     import importlib
 
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileFormatError(f"{path}: no such file or directory")
-    if os.path.isdir(path):
+    try:
+        status = os.stat(path)
+    except OSError as error:  # missing, a symbolic link loop, not permitted: the system's own words
+        raise FileFormatError(f"{path}: {(error.strerror or str(error)).lower()}") from None
+    if stat.S_ISDIR(status.st_mode):
         raise FileFormatError(f"{path}: is a directory, not a model file")
+    if stat.S_ISREG(status.st_mode) and status.st_size == 0:  # said alike for every format
+        raise FileFormatError(f"{path}: the file is empty")
     lower = path.lower()
     for suffix in sorted(READERS, key=len, reverse=True):
         if lower.endswith(suffix):

@@ -22,7 +22,7 @@ from ..errors import FileFormatError
 from . import LayerInfo, ModelFile, TensorInfo, need
 
 MAX_DEPTH = 64  # layers nested deeper than this are a damaged or hostile file, not a model
-MAX_CONFIG = 64 << 20  # bytes of config.json read at most
+MAX_CONFIG = 16 << 20  # bytes of config.json read at most: JSON takes up to 20 times its size in memory
 WEIGHTS = "model.weights.h5"
 RNN_CELLS = {"LSTM": "lstm_cell", "GRU": "gru_cell", "SimpleRNN": "simple_rnn_cell"}
 CELL_VARS = ("kernel", "recurrent_kernel", "bias")

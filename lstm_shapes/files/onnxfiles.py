@@ -64,6 +64,8 @@ def read_onnx(path: str) -> ModelFile:
         model = onnx.load(path, load_external_data=False)
     except Exception as e:  # protobuf's DecodeError, and others on damaged files
         raise _fail(path, f"not a readable ONNX model ({type(e).__name__}: {' '.join(str(e).split())[:120]})") from None
+    if not model.HasField("graph"):  # protobuf reads an empty or foreign file as an empty model
+        raise _fail(path, "not an ONNX model: it holds no graph")
     base = os.path.dirname(os.path.abspath(path))
     tensors: dict[str, TensorInfo] = {}
     layers: list[LayerInfo] = []

@@ -5,13 +5,15 @@ values. A GLOBAL becomes a `Global` (a module and a name, nothing imported); eve
 for (REDUCE, NEWOBJ, INST, OBJ) goes to the `call` hook, which returns a value or an `Obj` placeholder;
 BUILD stores the state on an `Obj` and is ignored elsewhere. Hostile bytes end in `PickleError`: every
 length is checked against the bytes present, the memo is a dict (no list sized by an index), dict keys
-are checked before hashing (no deep recursion), and nothing here recurses over the values built.
+are checked before hashing (no deep recursion), nothing here recurses over the values built, and a
+pickle stops after MAX_OPCODES opcodes (each makes at most one object: time and memory stay bounded).
 """
 
 from __future__ import annotations
 
 import _compat_pickle
 import codecs
+import gc
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +56,9 @@ class Obj:
 CallHook = Callable[[Any, tuple[Any, ...], str], Any]
 PersistentHook = Callable[[Any], Any]
 
+# A torch checkpoint takes 30 to 60 opcodes a tensor; one byte can make a ~60-byte object (`]`, `(`, MEMOIZE),
+# so a 64 MB pickle could otherwise take gigabytes and a minute.
+MAX_OPCODES = 5_000_000
 MAX_KEY_DEPTH = 16  # a tuple used as a dict key nests at most this deep (hashing recurses)
 HIGHEST_PROTOCOL = 5
 
@@ -154,7 +159,16 @@ class Unpickler:
     # ---- the loop ----------------------------------------------------------------------------------
     def load(self) -> Any:
         """The pickle's value; `self.pos` is left just after its STOP."""
-        while True:
+        collecting = gc.isenabled()
+        gc.disable()  # the collector would rescan every container made so far, again and again: twice the time
+        try:
+            return self._run()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _run(self) -> Any:
+        for _ in range(MAX_OPCODES):
             start = self.pos
             if start >= len(self.data):
                 raise Truncated("the pickle ends before its STOP opcode (truncated)")
@@ -178,6 +192,8 @@ class Unpickler:
                 raise PickleError(f"{where(code, start)} reads memo entry {error} that was never stored") from None
             except (ValueError, TypeError, OverflowError, UnicodeError, struct.error) as error:
                 raise PickleError(f"{where(code, start)} is malformed ({type(error).__name__})") from None
+        raise PickleError(f"the pickle runs more than {MAX_OPCODES:,} opcodes (some 100,000 tensors' worth); "
+                          "this reader stops there")
 
 
 def where(code: int, start: int) -> str:

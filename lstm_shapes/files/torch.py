@@ -223,6 +223,8 @@ class Machine:
 def _key(key: Any) -> str | None:
     if isinstance(key, str):
         return key
+    if isinstance(key, int) and key.bit_length() > 64:
+        return None  # no module or checkpoint key; Python refuses to print ints of over 4300 digits
     if isinstance(key, (int, float)) or key is None:
         return str(key)
     if isinstance(key, bytes):
@@ -525,6 +527,8 @@ def _model_file(path: str, format: str, found: list[tuple[str, Tensor, str]], pl
     if missing:
         keys = ", ".join(missing)
         model.warnings.append(f"the data of storage(s) {keys} is missing or short; those tensors cannot be loaded")
-    if not model.tensors:
-        raise FileFormatError(f"{path}: no tensors in this PyTorch file")
+    if not model.tensors:  # what it would run is then the one thing worth saying about the file
+        called = ", ".join(str(name) for name in mentioned if name in machine.called)
+        risk = f"; loading it with torch.load would call {called}" if called else ""
+        raise FileFormatError(f"{path}: no tensors in this PyTorch file{risk}")
     return model
