@@ -20,16 +20,17 @@ def test_trace_takes_explain_and_show_cost() -> None:
 
 
 def test_short_reprs_with_hand_counted_params() -> None:
-    # Keras LSTM: 4·(2·(4+2)+2) = 56, head 1·(2+1) = 3; PyTorch (layer and cell) and ONNX keep a second bias per gate (+8).
+    # Keras LSTM: 4·(2·(4+2)+2) = 56, head 1·(2+1) = 3; PyTorch (layer and cell) and ONNX keep a second bias per gate (+8);
+    # Haiku's hk.LSTM one Linear over [x, h]: w (6, 8) and b (8,) = 56, hk.Linear(1) 3.
     assert repr(lstm_shapes.trace(input=4, hidden=2, out=1)) == "<Report LSTM keras x=4 h=2 o=1: 59 params>"
-    assert repr(compare(input=4, hidden=2, out=1)) == "<Comparison LSTM: keras 59, pytorch 67, pytorch-cell 67, tf1 59, onnx 67, paddle 67, mlx 59, tf-keras 59, tf-keras-cudnn 67, flax 59 params>"
+    assert repr(compare(input=4, hidden=2, out=1)) == "<Comparison LSTM: keras 59, pytorch 67, pytorch-cell 67, tf1 59, onnx 67, paddle 67, mlx 59, tf-keras 59, tf-keras-cudnn 67, flax 59, haiku 59 params>"
     # 4·(439·(128+439)+439) = 997,408 fits a million; 440 gives 1,001,440, which does not.
     assert repr(fit(1_000_000, input=128)) == "<Fit LSTM keras x=128 budget 1,000,000: hidden 439 (997,408 params)>"
 
 
 def test_render_takes_comparisons_and_fits() -> None:
     cmp = compare(input=4, hidden=2, out=1)
-    assert [f["total_params"] for f in json.loads(render(cmp, "json"))["frameworks"]] == [59, 67, 67, 59, 67, 67, 59, 59, 67, 59]
+    assert [f["total_params"] for f in json.loads(render(cmp, "json"))["frameworks"]] == [59, 67, 67, 59, 67, 67, 59, 59, 67, 59, 59]
     assert render(cmp, "markdown").startswith("LSTM, under each framework's convention")
     sized = fit(1_000_000, input=128)
     assert sized.to_dict() == {"budget": 1_000_000, "best_hidden": 439,

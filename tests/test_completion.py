@@ -25,4 +25,4 @@ def test_an_option_and_its_choices_complete() -> None:
     done = complete(_LSTM_SHAPES_COMPLETE="bash_complete", COMP_WORDS="lstm-shapes --fr", COMP_CWORD="1")
     assert done.stdout.split() == ["plain,--framework"]
     done = complete(_LSTM_SHAPES_COMPLETE="bash_complete", COMP_WORDS="lstm-shapes --framework ", COMP_CWORD="2")
-    assert done.stdout.split() == ["plain,keras", "plain,pytorch", "plain,pytorch-cell", "plain,tf1", "plain,onnx", "plain,paddle", "plain,mlx", "plain,tf-keras", "plain,tf-keras-cudnn", "plain,flax", "plain,all"]
+    assert done.stdout.split() == ["plain,keras", "plain,pytorch", "plain,pytorch-cell", "plain,tf1", "plain,onnx", "plain,paddle", "plain,mlx", "plain,tf-keras", "plain,tf-keras-cudnn", "plain,flax", "plain,haiku", "plain,all"]

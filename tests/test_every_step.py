@@ -41,6 +41,8 @@ def shapes(report: object) -> dict[str, tuple[object, ...]]:
     ("paddle", False, ("T", "B", 3)),
     ("mlx", None, ("B", "T", 3)),
     ("flax", False, ("T", "B", 3)),
+    ("haiku", None, ("T", "B", 3)),  # hk.dynamic_unroll is time-major by default
+    ("haiku", True, ("B", "T", 3)),
 ])
 def test_logits_and_probs_keep_the_time_axis(framework: str, batch_first: bool | None, want: tuple[object, ...]) -> None:
     report = trace(4, 2, 3, framework=framework, batch_first=batch_first, head_reads="every-step")
@@ -69,7 +71,7 @@ def test_a_cell_cannot_have_a_head_on_every_step() -> None:
     assert done.stderr.splitlines() == [
         "lstm-shapes: error: --head-reads every-step is not available in PyTorch cell, which takes one time step per "
         "call: its head reads that step's h_1 (leave out --head-reads); Keras 3 / TF2, PyTorch, TF1, ONNX, Paddle, "
-        "MLX, tf.keras 2, tf.keras 2 CuDNN and Flax take a whole sequence"]
+        "MLX, tf.keras 2, tf.keras 2 CuDNN, Flax and Haiku take a whole sequence"]
 
 
 def test_keras_merge_mode_none_still_refuses_a_head() -> None:
@@ -146,6 +148,7 @@ def test_training_memory_by_hand() -> None:
     dict(framework="onnx", bidirectional=True),
     dict(framework="tf1", bidirectional=True),
     dict(framework="mlx", cell="rnn"),
+    dict(framework="haiku", layers=2),
 ])
 def test_verify_checks_the_logits_at_every_step(options: dict[str, object]) -> None:
     report = build(Config(input=4, hidden=2, out=3, head_reads="every-step", batch=2, seq_len=5, **options))

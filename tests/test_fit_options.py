@@ -42,7 +42,7 @@ def test_fit_does_not_offer_framework_all() -> None:
     result = run("--params", "1000", "--input", "4", "--framework", "all")
     assert result.exit_code == 2
     assert result.stderr.strip() == ("lstm-shapes: error: Invalid value for '--framework': fit sizes one framework at a "
-                                     "time; pick one of keras, pytorch, pytorch-cell, tf1, onnx, paddle, mlx, tf-keras, tf-keras-cudnn, flax")
+                                     "time; pick one of keras, pytorch, pytorch-cell, tf1, onnx, paddle, mlx, tf-keras, tf-keras-cudnn, flax, haiku")
 
 
 # None of these changes a parameter count, so fit has no use for them.

@@ -41,8 +41,8 @@ def test_the_scan_sees_a_framework_name_but_not_a_longer_string(tmp_path: Path) 
 
 
 def test_the_registry_is_in_the_documented_order() -> None:
-    assert NAMES == ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras", "tf-keras-cudnn", "flax")
-    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Paddle", "MLX", "tf.keras 2", "tf.keras 2 CuDNN", "Flax"]
+    assert NAMES == ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras", "tf-keras-cudnn", "flax", "haiku")
+    assert [fw.title for fw in REGISTRY.values()] == ["Keras 3 / TF2", "PyTorch", "PyTorch cell", "TF1", "ONNX", "Paddle", "MLX", "tf.keras 2", "tf.keras 2 CuDNN", "Flax", "Haiku"]
 
 
 # Names as each framework's own documentation and state dicts spell them, with what they say.
@@ -84,6 +84,12 @@ KNOWN = [
     ("flax", "layers_2/backward_rnn/cell/hn/bias", (2, 1, "hn/bias")),
     ("flax", "layers_1/cell/hf/bias", (1, 0, "hf/bias")),
     ("flax", "head/kernel", (None, None, "head_weight")),
+    # Keys of hk.transform(f).init(...) joined with their params' names, dm-haiku 0.0.17.
+    ("haiku", "lstm/linear/w", (0, 0, "linear/w")),
+    ("haiku", "lstm_1/linear/b", (1, 0, "linear/b")),
+    ("haiku", "gru_2/w_h", (2, 0, "w_h")),
+    ("haiku", "vanilla_rnn/linear_1/b", (0, 0, "linear_1/b")),
+    ("haiku", "linear/w", (None, None, "head_weight")),
 ]
 FOREIGN = [
     ("keras", "weight_ih_l0"), ("keras", "bidirectional/forward_lstm_1/lstm_cell/kernel"),
@@ -95,6 +101,7 @@ FOREIGN = [
     ("tf-keras", "lstm/lstm_cell/kernel"), ("tf-keras", "cu_dnnlstm/kernel:0"),
     ("tf-keras-cudnn", "lstm/lstm_cell/kernel:0"), ("tf-keras-cudnn", "bidirectional/forward_cu_dnngru_1/bias:0"),
     ("flax", "cell/ii/bias"), ("flax", "layers_0/cell/hx/kernel"), ("flax", "lstm/lstm_cell/kernel"),
+    ("haiku", "lstm_0/linear/w"), ("haiku", "lstm/lstm_cell/kernel"), ("haiku", "linear_1/w"), ("haiku", "gru/w"),
 ]
 
 

@@ -53,6 +53,6 @@ def test_option_help_names_the_frameworks_from_their_modules() -> None:
     layouts = re.search(r"choose \((.*?)\)\.", text)
     assert layouts is not None
     assert set(layouts[1].split(", ")) == {"pytorch batch_first", "tf1 time_major", "onnx layout", "paddle time_major",
-                                           "flax time_major"}
+                                           "flax time_major", "haiku time_major"}
     assert "Default: final- states for keras, tf-keras, tf-keras-cudnn, last-step elsewhere." in text or \
         "Default: final-states for keras, tf-keras, tf-keras-cudnn, last-step elsewhere." in text

@@ -67,9 +67,11 @@ def count_by_hand(c: Config) -> int:
     directions = 2 if c.bidirectional else 1
     hs = c.hidden if isinstance(c.hidden, tuple) else (c.hidden,) * c.layers  # each layer's h
     # Bias vectors per gate: PyTorch's layers and cells and Paddle (bias_ih, bias_hh), ONNX (Wb, Rb),
-    # CuDNNLSTM/CuDNNGRU (8h, 6h) and Keras' reset_after GRU ((2, 3h)) keep two; Keras otherwise and TF1 keep one.
+    # CuDNNLSTM/CuDNNGRU (8h, 6h) and Keras' reset_after GRU ((2, 3h)) keep two; Keras otherwise and TF1 keep one;
+    # Haiku's VanillaRNN has two hk.Linear with a bias each (double_bias=True), its LSTM and GRU one per gate.
     two = c.framework in ("pytorch", "pytorch-cell", "onnx", "paddle", "tf-keras-cudnn") or (
-        c.framework in ("keras", "tf-keras") and c.cell == "gru" and c.reset_after)
+        c.framework in ("keras", "tf-keras") and c.cell == "gru" and c.reset_after) or (
+        c.framework == "haiku" and c.cell == "rnn")
     biases = 0 if not c.bias else 2 if two else 1
     # Flax's GRUCell adds hn/bias to its one bias per gate: 4 vectors of h, not 3 (its source, recurrent.py).
     flax_gru = c.framework == "flax" and c.cell == "gru"
@@ -184,9 +186,10 @@ def test_mutated_valid_pages_stay_safe(data: st.DataObject) -> None:
 # and MLX; where a GRU applies its reset gate: Keras 3 and 2 both ways, PyTorch (layers and cells), Paddle, MLX
 # and cuDNN after, TF1 before, ONNX both (linear_before_reset); Paddle's time_major=True. PyTorch's cells have no
 # layers, directions, sequence or projection. Flax: GRU after (GRUCell's r * hn(h)), time-major with nn.RNN(time_major=True).
+# Haiku: GRU before (w_h_a reads r * state), batch-first with dynamic_unroll(time_major=False).
 VARIANTS = (
     {("framework", f) for f in ("keras", "pytorch", "pytorch-cell", "tf1", "onnx", "paddle", "mlx", "tf-keras",
-                                "tf-keras-cudnn", "flax")}
+                                "tf-keras-cudnn", "flax", "haiku")}
     | {("cell", c) for c in ("lstm", "gru", "rnn")}
     | {("proj", "pytorch"), ("proj", "tf1"), ("proj", "paddle"), ("peepholes", "tf1"), ("peepholes", "onnx")}
     | {("no bias", "keras"), ("no bias", "pytorch"), ("no bias", "pytorch-cell"), ("no bias", "onnx"), ("no bias", "mlx"),
@@ -194,9 +197,10 @@ VARIANTS = (
     | {("reset_after", "keras", True), ("reset_after", "keras", False), ("reset_after", "pytorch", True),
        ("reset_after", "pytorch-cell", True), ("reset_after", "tf1", False), ("reset_after", "onnx", True),
        ("reset_after", "onnx", False), ("reset_after", "paddle", True), ("reset_after", "mlx", True),
-       ("reset_after", "tf-keras", True), ("reset_after", "tf-keras", False), ("reset_after", "tf-keras-cudnn", True), ("reset_after", "flax", True)}
+       ("reset_after", "tf-keras", True), ("reset_after", "tf-keras", False), ("reset_after", "tf-keras-cudnn", True), ("reset_after", "flax", True),
+       ("reset_after", "haiku", False)}
     | {("batch_first", "pytorch", False), ("batch_first", "tf1", False), ("batch_first", "onnx", True),
-       ("batch_first", "paddle", False), ("batch_first", "flax", False)}
+       ("batch_first", "paddle", False), ("batch_first", "flax", False), ("batch_first", "haiku", True)}
     | {("layers", 3), ("bidirectional", True), ("out", True), ("batch", True), ("seq_len", True)}
 )
 

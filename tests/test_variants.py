@@ -132,7 +132,7 @@ UNSUPPORTED = [
     (["--batch", "0"], "--batch must be a whole number from 1 to 10,000,000, got 0"),
     (["--seq-len", "x"], "--seq-len must be a whole number from 1 to 10,000,000, got 'x'"),
     (["--cell", "lstmp"], "'lstmp' is not one of 'lstm', 'gru', 'rnn'"),
-    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'pytorch-cell', 'tf1', 'onnx', 'paddle', 'mlx', 'tf-keras', 'tf-keras-cudnn', 'flax', 'all'"),
+    (["--framework", "caffe"], "'caffe' is not one of 'keras', 'pytorch', 'pytorch-cell', 'tf1', 'onnx', 'paddle', 'mlx', 'tf-keras', 'tf-keras-cudnn', 'flax', 'haiku', 'all'"),
     (["--framework", "all", "--proj", "1", "--cell", "gru"], "--proj is for LSTM cells only"),
     (["--framework", "all", "--verify"], "--verify checks one framework at a time"),
     # tf_keras has CuDNNLSTM and CuDNNGRU only, and cuDNN's GRU resets after the product, with both biases.

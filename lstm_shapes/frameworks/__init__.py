@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .base import Framework, SeqTensor
 from .flax import Flax
+from .haiku import Haiku
 from .keras import Keras
 from .mlx import MLX
 from .onnx import ONNX
@@ -15,7 +16,7 @@ from .tf_keras import TfKeras, TfKerasCuDNN
 
 # One line per framework; the order is that of --framework's choices, comparisons and messages.
 REGISTRY: dict[str, Framework] = {
-    fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX(), Paddle(), MLX(), TfKeras(), TfKerasCuDNN(), Flax())
+    fw.name: fw for fw in (Keras(), PyTorch(), PyTorchCell(), TF1(), ONNX(), Paddle(), MLX(), TfKeras(), TfKerasCuDNN(), Flax(), Haiku())
 }
 NAMES = tuple(REGISTRY)
 DEFAULT = NAMES[0]
