@@ -116,7 +116,8 @@ class _Explainer:
                 if base == "f_t" and self.fw.forget_bias:
                     extra.append(("forget_bias", "()"))
             texts, shapes = zip(*(terms + extra))
-            return Equation(node.id, f"{label} = {ACT[base]}({' + '.join(texts)})", f"{' + '.join(shapes)} → {out}")
+            act = self.cfg.convention.rnn_activation if base == "h_t" else ACT[base]  # a simple RNN's h_t
+            return Equation(node.id, f"{label} = {act}({' + '.join(texts)})", f"{' + '.join(shapes)} → {out}")
         if base == "n_t":
             return self.candidate(node, layer, prefix, s)
         if base == "c_t":
@@ -131,7 +132,9 @@ class _Explainer:
                 return Equation(node.id, f"h_t = {projected}", f"{operands} → {out}")
             return Equation(node.id, "h_t = o_t ⊙ tanh(c_t)", f"{s('o_t')} ⊙ {s('c_t')} → {out}")
         if base == "h_t":  # GRU
-            return Equation(node.id, "h_t = z_t ⊙ h_{t-1} + (1 - z_t) ⊙ n_t",
+            update = ("z_t ⊙ h_{t-1} + (1 - z_t) ⊙ n_t" if self.cfg.convention.gru_z_keeps
+                      else "(1 - z_t) ⊙ h_{t-1} + z_t ⊙ n_t")
+            return Equation(node.id, f"h_t = {update}",
                             f"{s('z_t')} ⊙ {s('h_prev')} + {s('z_t')} ⊙ {s('n_t')} → {out}")
         if base == "y_t":
             text, join = Y_T[self.cfg.merge_mode]

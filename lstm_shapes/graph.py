@@ -186,8 +186,10 @@ def _gru(b: _Builder, cat: str) -> None:
         op = f"tanh(x_t·W_{n}{bx} + (r_t ⊙ h_prev)·U_{n}{bh})"
     meaning = MEANINGS["n_t"] + (f" (gate {n})" if n != "n" else "")
     b.add("n_t", "n_t", op, ("x_t", "r_t", "h_prev"), b.hidden, meaning)
-    b.add("h_t", "h_t", "z_t ⊙ h_prev + (1 - z_t) ⊙ n_t", ("z_t", "h_prev", "n_t"), b.hidden, "new hidden state (output)")
+    update = "z_t ⊙ h_prev + (1 - z_t) ⊙ n_t" if cfg.convention.gru_z_keeps else "(1 - z_t) ⊙ h_prev + z_t ⊙ n_t"
+    b.add("h_t", "h_t", update, ("z_t", "h_prev", "n_t"), b.hidden, "new hidden state (output)")
 
 
 def _rnn(b: _Builder, cat: str) -> None:
-    b.add("h_t", "h_t", f"tanh({b.linear('h_t')})", (cat,), b.hidden, "new hidden state (output)")
+    act = b.config.convention.rnn_activation
+    b.add("h_t", "h_t", f"{act}({b.linear('h_t')})", (cat,), b.hidden, "new hidden state (output)")

@@ -170,9 +170,11 @@ class _Cell:
                 v["n_t"] = np.tanh(x @ W + bx + v["r_t"] * (h @ U + bh))
             else:
                 v["n_t"] = np.tanh(x @ W + bx + (v["r_t"] * h) @ U + bh)
-            v["h_t"] = v["z_t"] * h + (1 - v["z_t"]) * v["n_t"]
+            keep = v["z_t"] if self.cfg.convention.gru_z_keeps else 1 - v["z_t"]  # the share of h_prev kept
+            v["h_t"] = keep * h + (1 - keep) * v["n_t"]
         else:
-            v["h_t"] = np.tanh(self._pre("h_t", x, h))
+            pre = self._pre("h_t", x, h)
+            v["h_t"] = np.tanh(pre) if self.cfg.convention.rnn_activation == "tanh" else np.maximum(pre, 0)
         return v
 
 

@@ -86,6 +86,8 @@ class Framework:
     fused_kernel = False  # one kernel over the concatenation instead of W and U apart
     forget_bias = 0.0  # a constant added to the forget gate at run time, not a variable
     gru_update_ops = 4  # element-wise ops of the GRU's h_t: z⊙h + (1−z)⊙n, or 3 for n + z⊙(h−n)
+    gru_z_keeps = True  # h_t = z⊙h_prev + (1−z)⊙n; False where z weights the candidate: (1−z)⊙h_prev + z⊙n
+    rnn_activation = "tanh"  # the simple RNN's h_t = act(...): "tanh", or "relu"
     head_prefix = "head."
     head_transposed = True  # the head's matrix stored (out, in)
     head_name = "head"  # the Part that counts the head

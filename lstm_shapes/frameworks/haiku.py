@@ -41,6 +41,8 @@ class Haiku(Framework):
     reset_after_choices = (False,)  # a_h = (r * state) @ w_h_a
     batch_first_choices = (False, True)  # dynamic_unroll's time_major=True (the default) or False
     layout_argument = "time_major"  # hk.dynamic_unroll(core, inputs, state, time_major=...)
+    gru_z_keeps = False  # hk.GRU: h_t = (1 - z)·h_prev + z·a
+    rnn_activation = "relu"  # hk.VanillaRNN: h_t = relu(x·W + b + h·U + b_1)
     batch_first_default = False
     head_reads_texts = ("outputs[-1]", "state.hidden")
     every_step_text = "outputs"
@@ -171,14 +173,12 @@ class Haiku(Framework):
             said.append("Haiku adds 1 to the forget gate at run time (f = sigmoid(f + 1)); it is not a parameter.")
         elif config.cell == "gru":
             said.append("hk.GRU packs z, r and the candidate a in w_i, w_h and b, in that order.")
-            said.append("hk.GRU updates h_t = (1 - z_t) ⊙ h_prev + z_t ⊙ a_t, z weighting the candidate; the h_t row "
-                        "above, --explain and --verify use the other frameworks' update, so their numbers are not "
-                        "Haiku's (its shapes, parameters and cost are).")
+            said.append("hk.GRU updates h_t = (1 - z_t) ⊙ h_prev + z_t ⊙ a_t: its z weights the candidate, where "
+                        "the other frameworks' z keeps h_prev.")
         else:
             said.append("hk.VanillaRNN's two hk.Linear each keep a bias (double_bias=True, the default; False drops "
                         "linear_1/b).")
-            said.append("hk.VanillaRNN applies ReLU where the h_t row above, --explain and --verify apply tanh, so "
-                        "their numbers are not Haiku's (its shapes, parameters and cost are).")
+            said.append("hk.VanillaRNN applies ReLU, not tanh, to h_t.")
         if config.layers > 1:
             said.append(f"hk.DeepRNN holds the cores; Haiku names each by its class, numbered from the second on: "
                         f"{MODULE[config.cell]}, {MODULE[config.cell]}_1, ...")

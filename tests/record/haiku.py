@@ -2,8 +2,7 @@
 
 Run by hand in a venv with dm-haiku (not a test): `python tests/record/haiku.py`. The models are those of
 tests/test_haiku.py, imported from it so that the cross-check and the recording cannot drift apart.
-hk.LSTM only: the numpy forward pass cannot follow hk.GRU's update or hk.VanillaRNN's ReLU yet (see the
-xfail reasons in tests/test_haiku.py), and a recorded case that fails would fail the default run.
+hk.GRU (whose z weights the candidate) and hk.VanillaRNN (ReLU) too, appended after the LSTM cases.
 """
 
 from __future__ import annotations
@@ -31,6 +30,11 @@ GRID = [
     # Layers of their own sizes (hk.DeepRNN of hk.LSTM(4), hk.LSTM(2), ...): shrinking, growing, up and down.
     Case("lstm", 3, (4, 2), 2, True, 2, True, "final-states", "softmax", 2, 3),
     Case("lstm", 2, (2, 4, 3), 3, False, None, True, "last-step", "none", 2, 3),
+    # hk.GRU, h_t = (1 - z)·h_prev + z·a, and hk.VanillaRNN, h_t = relu(...): a stack, a head, both layouts.
+    Case("gru", 3, 2, 1, False, 2, True, "last-step", "softmax", 2, 3),
+    Case("gru", 2, (3, 2), 2, True, None, True, "last-step", "none", 2, 4),
+    Case("rnn", 3, 3, 1, False, 1, True, "final-states", "sigmoid", 2, 3),
+    Case("rnn", 2, 2, 2, True, None, True, "last-step", "none", 3, 3),
 ]
 
 
