@@ -131,7 +131,8 @@ def _splits(name: str) -> Iterator[tuple[str, str]]:
 
 # What a file's own layer description says that the shapes cannot: attribute → (Config field, value it means).
 SAID = {"reset_after": ("reset_after", {True: True, False: False}),
-        "linear_before_reset": ("reset_after", {1: True, 0: False})}
+        "linear_before_reset": ("reset_after", {1: True, 0: False}),
+        "merge_mode": ("merge_mode", {"concat": "concat", "sum": "sum", "mul": "mul", "ave": "ave", None: "none"})}
 
 
 def _as_said(layer: Layer, attributes: Mapping[str, object]) -> Layer:
@@ -146,6 +147,12 @@ def _as_said(layer: Layer, attributes: Mapping[str, object]) -> Layer:
             if fw == layer.framework and getattr(config, field_) == want:
                 rest = layer.alternatives[:index] + ((layer.framework, layer.config),) + layer.alternatives[index + 1:]
                 return replace(layer, config=config, alternatives=rest)
+        try:  # a choice no tensor shows (how Bidirectional merges), where the same tensors allow it
+            said = replace(layer.config, **{field_: want})
+        except ConfigError:
+            continue
+        if [(w.name, w.shape) for w in build(said).weights] == [(w.name, w.shape) for w in build(layer.config).weights]:
+            layer = replace(layer, config=said)
     return layer
 
 

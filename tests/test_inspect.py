@@ -211,3 +211,36 @@ def test_a_keras_bidirectional_whose_names_keras_numbered_apart(tmp_path: Path) 
     (layer,) = data["recurrent"]
     assert (layer["cell"], layer["input"], layer["hidden"], layer["bidirectional"]) == ("gru", 5, 4, True)
     assert layer["params"] == model.count_params()
+
+
+# The committed files recorded from the real frameworks, and what their recorders built (tests/record/*.py):
+# (cell, input, hidden, layers, bidirectional) per recurrent layer, in the file's order.
+RECORDED = {
+    # keras2_files.py functional(): LSTM(3) and LSTM(2) on x = 4, Bidirectional(GRU(2), merge_mode="sum") on 2,
+    # SimpleRNN(2) on the TimeDistributed Dense(2)'s 2.
+    "keras2_functional.h5": [("lstm", 4, 3, 1, False), ("lstm", 3, 2, 1, False), ("gru", 2, 2, 1, True),
+                             ("rnn", 2, 2, 1, False)],
+    # sequential(): LSTM(2, use_bias=False) on 3, Bidirectional(LSTM(3)) on 2, GRU(2, reset_after=False) on 6.
+    "keras2_sequential.h5": [("lstm", 3, 2, 1, False), ("lstm", 2, 3, 1, True), ("gru", 6, 2, 1, False)],
+    # flax_files.py MODELS.
+    "flax_lstm.msgpack": [("lstm", 4, 3, 1, False)],
+    "flax_gru.flax": [("gru", 4, 2, 1, False)],
+    "flax_simple.msgpack": [("rnn", 2, 3, 1, False)],
+    "flax_bidirectional.msgpack": [("lstm", 3, 2, 1, True)],
+    "flax_stack.msgpack": [("gru", 4, 2, 2, True)],
+}
+
+
+@pytest.mark.parametrize("name", RECORDED)
+def test_the_recorded_real_files_hold_what_their_recorders_built(name: str) -> None:
+    path = Path(__file__).parent / "files" / name
+    data = json.loads(run(str(path), "--format", "json").stdout)
+    found = [(layer["cell"], layer["input"], layer["hidden"], layer["layers"], layer["bidirectional"])
+             for layer in data["recurrent"]]
+    assert found == RECORDED[name]
+    assert data["total_params"] == sum(layer["params"] for layer in data["recurrent"]) + sum(o["params"] for o in data["other"])
+    if name == "keras2_functional.h5":  # the file's config says how Bidirectional merges; the tensors cannot
+        assert [layer["trace"]["merge_mode"] for layer in data["recurrent"]] == [None, None, "sum", None]
+    if name == "keras2_sequential.h5":
+        assert [layer["bias"] for layer in data["recurrent"]] == [False, True, True]
+        assert data["recurrent"][2]["trace"]["reset_after"] is False
