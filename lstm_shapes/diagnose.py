@@ -68,8 +68,9 @@ HIDDEN = re.compile(EXC + r"Expected hidden(\[[01]\])? size (" + SHAPE + r"), go
 UNBATCHED = re.compile(EXC + r"For unbatched 2-D input, (hx and cx|hx) should also be 2-D but got "
                              r"\(?(\d)-D(?:, (\d)-D)?\)? tensors?")
 INPUT_NDIM = re.compile(EXC + r"(LSTM|GRU|RNN): Expected input to be 2D or 3D, got (\d)D instead")
-KERAS_NDIM = re.compile(EXC + r"Input (\d+) (?:with name '[^'\n]*' )?of layer [\"']?([\w.-]+)[\"']? is incompatible with "
-                              r"the layer: expected ndim=(\d+), found ndim=(\d+)\. Full shape received: (" + SHAPE + ")")
+# The whole message, or only its core as people quote it ("expected ndim=3, found ndim=2").
+KERAS_NDIM = re.compile(EXC + r"(?:Input (\d+) (?:with name '[^'\n]*' )?of layer [\"']?([\w.-]+)[\"']? is incompatible with "
+                              r"the layer: )?expected ndim=(\d+), found ndim=(\d+)(?:\. Full shape received: (" + SHAPE + "))?")
 KERAS_SHAPE = re.compile(EXC + r"Input (\d+) (?:with name '[^'\n]*' )?of layer [\"']?([\w.-]+)[\"']? is incompatible with "
                                r"the layer: expected shape=(" + SHAPE + r"), found shape=(" + SHAPE + ")")
 KERAS_MATMUL = re.compile(EXC + r"Exception encountered when calling (\w+)\.call\(\)\.\s*(?:\x1b\[[\d;]*m)?"
@@ -545,10 +546,12 @@ def _keras_cell(fw: Framework, layer: str) -> str | None:
 
 def explain_keras_ndim(m: re.Match[str]) -> Finding:
     fw = _keras(m)
-    layer, expected, found, shape = m[2], int(m[3]), int(m[4]), _shape(m[5])
-    cell = _keras_cell(fw, layer)
-    what = fw.layer_classes[cell] if cell else f"Layer {layer!r}"
-    meaning = [f"{what} reads (batch, timesteps, features), {expected} axes; it got {found}: {_text(shape)}."]
+    layer, expected, found = m[2], int(m[3]), int(m[4])
+    shape = _shape(m[5]) if m[5] else ()
+    cell = _keras_cell(fw, layer) if layer else None
+    what = fw.layer_classes[cell] if cell else f"Layer {layer!r}" if layer else "A Keras recurrent layer"
+    got = f"{found}: {_text(shape)}" if shape else str(found)
+    meaning = [f"{what} reads (batch, timesteps, features), {expected} axes; it got {got}."]
     fix = []
     if found == 2 and len(shape) == 2:
         width = shape[1]
@@ -566,6 +569,11 @@ def explain_keras_ndim(m: re.Match[str]) -> Finding:
         meaning.append(f"Axes {', '.join(map(str, range(2, found)))} must become one features axis.")
         fix.append(f"Fold them: keras.layers.Reshape(({steps}, {total if total is not None else -1})) before the layer, "
                    f"giving ({shape[0]}, {steps}, {total if total is not None else 'features'}).")
+    elif found == 2:  # no shape quoted: the two usual causes
+        meaning.append("Two axes, (batch, features), have no time axis: the data is one vector per sample, or the "
+                       "layer before is a recurrent layer returning only its last output.")
+        fix.append("Before a second recurrent layer, give the first return_sequences=True; for one vector of F values "
+                   "per sample, add the time axis: keras.Input((F, 1)) or a Reshape((F, 1)) layer.")
     else:
         fix.append("Give the layer a (batch, timesteps, features) input.")
     return Finding(m[0], fw.library, tuple(meaning),

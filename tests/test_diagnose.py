@@ -179,3 +179,12 @@ def test_the_command_text_json_and_exit_codes() -> None:
     result = runner.invoke(diagnose_command, ["nothing to see"])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == ["lstm-shapes: error: not recognised: 'nothing to see'"]
+
+
+def test_keras_ndim_quoted_alone_as_the_issue_quotes_it() -> None:
+    # "expected ndim=3, found ndim=2", without the layer or the shape: a recurrent layer reads three axes
+    # (batch, timesteps, features) and was given two.
+    (finding,) = diagnose("expected ndim=3, found ndim=2")
+    assert isinstance(finding, Finding)
+    assert [d.values for d in finding.differences] == [(("expected", 3), ("found", 2))]
+    assert any("return_sequences=True" in fix for fix in finding.fix)
