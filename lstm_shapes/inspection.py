@@ -28,6 +28,8 @@ SPLIT = re.compile(r"[./]")
 # Shape-only recognition tries groups of this many tensors: one layer, one or two directions, with or without
 # biases; never two, which a Dense (a matrix and a bias) fits as well as TF1's one kernel over [x, h] does.
 BY_SHAPES = range(3, 13)
+# Path parts under which a checkpoint keeps its optimizer's state (Flax's TrainState, PyTorch and Keras checkpoints).
+OPTIMIZER = {"opt_state", "optimizer", "optimizer_state", "optim_state"}
 # A file's own description names a recurrent layer (Keras' class, ONNX's op type) by one of these words.
 RECURRENT = re.compile(r"lstm|gru|rnn|bidirectional", re.IGNORECASE)
 
@@ -87,16 +89,18 @@ def inspect_tensors(tensors: Mapping[str, Shape], source: str = "", format: str 
     head (Keras' `dense`) may as well sit before the recurrent layer.
     """
     given = {name: tuple(int(d) for d in shape) for name, shape in tensors.items()}
-    found = _by_names(given, heads)
+    # An optimizer's moments repeat the parameters' names and shapes: they are other tensors, not more layers.
+    model = {name: shape for name, shape in given.items() if not OPTIMIZER & set(SPLIT.split(name))}
+    found = _by_names(model, heads)
     claimed = {file_name for layer in found for _, file_name in layer.names}
     for name, owned in (described or {}).items():
-        names = [n for n in owned if n in given and n not in claimed]
+        names = [n for n in owned if n in model and n not in claimed]
         if 2 <= len(names) <= BY_SHAPES.stop:  # the description says it is recurrent: two tensors may do
             layer = _by_order(name, names, given, by_shapes=False)
             if layer is not None:
                 found.append(_as_said(layer, (said or {}).get(name, {})))
                 claimed.update(names)
-    found += _by_shapes({n: s for n, s in given.items() if n not in claimed})
+    found += _by_shapes({n: s for n, s in model.items() if n not in claimed})
     claimed = {file_name for layer in found for _, file_name in layer.names}
     order = {name: i for i, name in enumerate(given)}
     found.sort(key=lambda layer: min(order[file_name] for _, file_name in layer.names))

@@ -228,6 +228,9 @@ RECORDED = {
     "flax_simple.msgpack": [("rnn", 2, 3, 1, False)],
     "flax_bidirectional.msgpack": [("lstm", 3, 2, 1, True)],
     "flax_stack.msgpack": [("gru", 4, 2, 2, True)],
+    # A TrainState of flax_lstm's model with adam: the moments (opt_state/0/mu/..., nu/...) repeat the params'
+    # names and shapes, and are the optimizer's, not two more layers.
+    "flax_train_state.msgpack": [("lstm", 4, 3, 1, False)],
 }
 
 
@@ -241,6 +244,8 @@ def test_the_recorded_real_files_hold_what_their_recorders_built(name: str) -> N
     assert data["total_params"] == sum(layer["params"] for layer in data["recurrent"]) + sum(o["params"] for o in data["other"])
     if name == "keras2_functional.h5":  # the file's config says how Bidirectional merges; the tensors cannot
         assert [layer["trace"]["merge_mode"] for layer in data["recurrent"]] == [None, None, "sum", None]
+    if name == "flax_train_state.msgpack":
+        assert [o["prefix"] for o in data["other"]] == ["opt_state"]
     if name == "keras2_sequential.h5":
         assert [layer["bias"] for layer in data["recurrent"]] == [False, True, True]
         assert data["recurrent"][2]["trace"]["reset_after"] is False
