@@ -249,3 +249,54 @@ def test_the_recorded_real_files_hold_what_their_recorders_built(name: str) -> N
     if name == "keras2_sequential.h5":
         assert [layer["bias"] for layer in data["recurrent"]] == [False, True, True]
         assert data["recurrent"][2]["trace"]["reset_after"] is False
+
+
+CONTROL_FLOW = '''
+import sys, warnings
+import torch
+warnings.filterwarnings("ignore")
+
+
+class M(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = torch.nn.GRU(5, 7)
+        self.lstm = torch.nn.LSTM(5, 3)
+
+    def forward(self, x: torch.Tensor, n: int):
+        out = torch.zeros(x.shape[0], x.shape[1], 7)
+        for _ in range(n):  # an ONNX Loop with the GRU in its body
+            out, _h = self.rnn(x)
+        if bool(x.sum() > 0):  # an ONNX If with the LSTM in its then-branch
+            y, _s = self.lstm(x)
+        else:
+            y = x[:, :, :3]
+        return out, y
+
+
+torch.onnx.export(torch.jit.script(M()), (torch.zeros(3, 2, 5), 2), sys.argv[1], dynamo=False, input_names=["x", "n"])
+'''
+
+
+def test_an_onnx_export_with_loop_and_if_finds_the_layers_inside(tmp_path: Path) -> None:
+    pytest.importorskip("onnx", reason="onnx is not installed")
+    script, path = tmp_path / "export.py", tmp_path / "control_flow.onnx"
+    script.write_text(CONTROL_FLOW)  # torch.jit.script reads the module's source from a file
+    done = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"torch could not export a scripted model here: {done.stderr.strip().splitlines()[-1:]}")
+    import onnx
+
+    assert {node.op_type for node in onnx.load(str(path)).graph.node} >= {"Loop", "If"}
+    data = inspect_json_of(path)
+    found = sorted((layer["cell"], layer["input"], layer["hidden"], layer["params"]) for layer in data["recurrent"])
+    # nn.GRU(5, 7): 3·(7·(5+7) + 2·7) = 294; nn.LSTM(5, 3): 4·(3·(5+3) + 2·3) = 120.
+    assert found == [("gru", 5, 7, 294), ("lstm", 5, 3, 120)]
+    assert all("Loop" in layer["prefix"] or "If" in layer["prefix"] for layer in data["recurrent"])
+    assert data["total_params"] == 294 + 120
+
+
+def inspect_json_of(path: Path) -> dict[str, object]:
+    done = run(str(path), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
