@@ -12,14 +12,17 @@ summarised by top-level prefix. Pure: no file, library or framework is touched h
 from __future__ import annotations
 
 import re
-from itertools import product
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
+from itertools import product
 from math import prod
 
 from .config import Config
 from .errors import ConfigError, LstmShapesError
 from .frameworks import REGISTRY, Framework
+from .graph import format_shape
+from .params import Weight
 from .parsing import parse_tensors
 from .report import Report, build
 
@@ -45,7 +48,7 @@ class Layer:
     by_shapes: bool = False  # recognised by its shapes alone, its names being the file's own
     alternatives: tuple[tuple[str, Config], ...] = ()  # other conventions and configurations that store the same
 
-    @property
+    @cached_property
     def params(self) -> int:
         return build(self.config).total_params
 
@@ -237,8 +240,16 @@ def _by_order(prefix: str, names: list[str], given: Mapping[str, Shape], by_shap
     return replace(first, alternatives=first.alternatives + alternatives)
 
 
-def _one_layer_names(fw: Framework, count: int) -> Iterator[tuple[str, ...]]:
-    """The framework's tensor names of one layer and direction, in its order, for each cell and bias choice."""
+@lru_cache(maxsize=None)
+def _one_layer_names(fw: Framework, count: int) -> tuple[tuple[str, ...], ...]:
+    """The framework's tensor names of one layer and direction, in its order, for each cell and bias choice.
+
+    The same for every group of `count` tensors, so built once per framework and count.
+    """
+    return tuple(_layer_names(fw, count))
+
+
+def _layer_names(fw: Framework, count: int) -> Iterator[tuple[str, ...]]:
     seen = set()
     for cell in fw.cells:
         for bias, both in product((True, False) if fw.has_no_bias else (True,), (False, True)):
@@ -339,11 +350,13 @@ def compare(layer: Layer, wanted: Mapping[str, object]) -> tuple[str, ...]:
 
 
 def _word(value: object) -> str:
-    return {True: "on", False: "off", None: "none"}.get(value, str(value)) if not isinstance(value, int) or \
-        isinstance(value, bool) else str(value)
+    """on, off, none, or the value itself."""
+    if value is None or isinstance(value, bool):
+        return {True: "on", False: "off", None: "none"}[value]
+    return str(value)
 
 
-def _sizes_apart(cfg: Config, meant: Config, weights: tuple[object, ...]) -> list[str]:
+def _sizes_apart(cfg: Config, meant: Config, weights: tuple[Weight, ...]) -> list[str]:
     if cfg.layers != meant.layers:
         return [f"the file has {cfg.layers} layer{'s' if cfg.layers > 1 else ''} (hidden {cfg.hidden_text}); you said "
                 f"--hidden {meant.hidden_text}"]
@@ -358,15 +371,14 @@ def _sizes_apart(cfg: Config, meant: Config, weights: tuple[object, ...]) -> lis
     return said
 
 
-def _evidence(weights: tuple[object, ...], symbol: str, env: Mapping[str, int], layer: int | None = None) -> str:
+def _evidence(weights: tuple[Weight, ...], symbol: str, env: Mapping[str, int], layer: int | None = None) -> str:
     """`weight_ih_l0 is (1024, 40): 4h = 1024`: the first tensor with an axis that shows `symbol` alone."""
     for weight in weights:
-        if layer is not None and getattr(weight, "layer") != layer:
+        if layer is not None and weight.layer != layer:
             continue
-        for axis, expr in enumerate(weight.dims):  # type: ignore[attr-defined]
+        for axis, expr in enumerate(weight.dims):
             if expr.names() == {symbol}:
-                shape = "(" + ", ".join(map(str, weight.shape)) + ("," if len(weight.shape) == 1 else "") + ")"  # type: ignore[attr-defined]
                 text = expr.render()
-                value = weight.shape[axis]  # type: ignore[attr-defined]
-                return f"{weight.name} is {shape}" + (f": {text} = {value}" if text != symbol else "")  # type: ignore[attr-defined]
+                said = f": {text} = {weight.shape[axis]}" if text != symbol else ""
+                return f"{weight.name} is {format_shape(weight.shape)}{said}"
     return f"the tensors give {symbol} = {env.get(symbol)}"

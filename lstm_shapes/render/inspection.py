@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ConfigError
 from ..frameworks import REGISTRY
+from ..report import CELL_NAMES
 from .tables import Column, Table, count, heading, tables
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from ..inspection import Inspection, Layer
     from ..report import Report
 
-CELLS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 # Each layer's differences from what the user said, by (file, prefix); None when nothing was said.
 Differences = dict[tuple[str, str], tuple[str, ...]]
 OTHER_COLUMNS = (Column("prefix", breaks="name"), Column("tensors", "right"), Column("params", "right"))
@@ -62,14 +62,14 @@ def summary(layer: Layer) -> str:
         parts.append("peepholes")
     if cfg.cell == "gru":
         parts.append("reset after" if cfg.reset_after else "reset before")
-    return f"{REGISTRY[layer.framework].title} {CELLS[cfg.cell]}: {', '.join(parts)}; {layer.params:,} parameters"
+    return f"{REGISTRY[layer.framework].title} {CELL_NAMES[cfg.cell]}: {', '.join(parts)}; {layer.params:,} parameters"
 
 
 def _alternatives(layer: Layer) -> list[str]:
     def reset(c: Config) -> str:
         return "" if c.cell != "gru" else ", reset after" if c.reset_after else ", reset before"
 
-    return [f"{REGISTRY[fw].title} {CELLS[c.cell]} x = {c.input}, h = {c.hidden_text}{reset(c)}" for fw, c in layer.alternatives]
+    return [f"{REGISTRY[fw].title} {CELL_NAMES[c.cell]} x = {c.input}, h = {c.hidden_text}{reset(c)}" for fw, c in layer.alternatives]
 
 
 class Section(NamedTuple):
