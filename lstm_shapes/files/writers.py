@@ -151,8 +151,7 @@ def _numpy_dtype(name: str) -> Any:
 WRITERS: dict[str, tuple[str, str, str]] = {
     ".safetensors": ("writers", "write_safetensors", "safetensors"),
     ".npz": ("writers", "write_npz", "NumPy .npz"),
-    ".weights.h5": ("kerasout", "write_keras3", "Keras 3 .weights.h5"),
-    ".h5": ("kerasout", "write_tf_keras", "tf-keras .h5"),
+    ".h5": ("kerasout", "write_h5", "Keras h5"),  # Keras 3's .weights.h5 or tf-keras' h5, as the target says
     ".onnx": ("onnxout", "write_onnx", "ONNX model"),
     ".msgpack": ("flaxout", "write_msgpack", "Flax msgpack"),
 }
