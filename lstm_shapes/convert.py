@@ -1,0 +1,585 @@
+"""Conversion: one framework's recurrent weights rewritten in another's layout, block by block, and proved.
+
+Every framework already says where each gate's block sits in each of its tensors (`Weight.blocks`). A
+conversion reads the source's blocks into a common form (W (in, h), U (r, h), one bias per gate, or two
+for a GRU candidate whose reset gate applies after the recurrent product) and writes them where the target
+keeps them: gate orders and transposes fall out of the blocks. What is not a move of numbers is said here:
+biases add up or split, TF1's run-time forget bias is folded in, a GRU whose z weights the candidate has
+its z negated (1 − σ(a) = σ(−a)). What no weights can express is refused with the reason.
+
+The data is read in chunks of at most `CHUNK` bytes and written one target tensor at a time. The proof runs
+each side's own cell over seeded random inputs and initial states, reading each side's blocks from its own
+tensors in chunks too, so neither the conversion nor its proof holds two copies of a model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from .config import Config
+from .errors import ConfigError, LstmShapesError
+from .frameworks import REGISTRY, Framework
+from .graph import format_shape
+from .report import build
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .params import Block, Weight
+
+CHUNK = 8 << 20  # bytes read at a time from a source tensor
+BIASES = ("b", "bx", "bh")
+INPUT_SIDE = ("b", "bx")  # a bias added with W·x; "bh" is added with U·h (inside the reset product for a GRU)
+CELL_WORDS = {"lstm": "LSTM", "gru": "GRU", "rnn": "simple RNN"}
+STEPS, BATCH = 2, 2  # the proof's sequence: two steps from random states touch every weight twice
+
+
+class ConvertError(LstmShapesError):
+    """A conversion that no weights can make exact, or options that do not fit the source."""
+
+
+class ProofError(LstmShapesError):
+    """The converted weights do not compute what the source computes (exit 1)."""
+
+
+# --- reading tensors in pieces ------------------------------------------------------------------
+
+
+class Tensors:
+    """Named tensors to read from: shapes up front, data in flat element ranges (C order) as asked."""
+
+    def __init__(self, shapes: Mapping[str, tuple[int, ...]], dtypes: Mapping[str, str],
+                 load: Callable[[str], Any], ranges: Mapping[str, Callable[[int, int], Any]] | None = None) -> None:
+        self.shapes = dict(shapes)
+        self.dtypes = dict(dtypes)
+        self._load = load
+        self._ranges = dict(ranges or {})
+        self._cached: tuple[str, Any] | None = None
+
+    @classmethod
+    def of_arrays(cls, arrays: Mapping[str, Any]) -> Tensors:
+        import numpy as np
+
+        held = {name: np.asarray(a) for name, a in arrays.items()}
+        return cls({n: tuple(a.shape) for n, a in held.items()}, {n: a.dtype.name for n, a in held.items()},
+                   held.__getitem__, {n: (lambda start, count, a=a: a.reshape(-1)[start:start + count]) for n, a in held.items()})
+
+    @classmethod
+    def of_file(cls, model: Any) -> Tensors:
+        """A `files.ModelFile`: ranged reads where its reader has them, else whole tensors one at a time."""
+        return cls({n: t.shape for n, t in model.tensors.items()}, {n: t.dtype for n, t in model.tensors.items()},
+                   model.load, getattr(model, "ranges", {}))
+
+    def read(self, name: str, start: int, count: int) -> Any:
+        """`count` elements from flat position `start` of the tensor."""
+        if name in self._ranges:
+            return self._ranges[name](start, count)
+        if self._cached is None or self._cached[0] != name:
+            self._cached = None  # let the previous tensor go before the next one is read
+            self._cached = (name, self._load(name))
+        return self._cached[1].reshape(-1)[start:start + count]
+
+    def forget(self) -> None:
+        self._cached = None
+
+
+def _strides(shape: tuple[int, ...]) -> list[int]:
+    out, step = [], 1
+    for d in reversed(shape):
+        out.append(step)
+        step *= d
+    return out[::-1]
+
+
+def _pieces(src: Tensors, name: str, block: Block, direction: int) -> Iterator[tuple[int, int, Any]]:
+    """The stored block in chunks of rows: (first row, end row, rows as stored), rows being the block's own axis 0."""
+    import numpy as np
+
+    shape = src.shapes[name]
+    items = [direction if item == "d" else item for item in block.at]
+    strides = _strides(shape)
+    k, offset = 0, 0
+    while k < len(items) and isinstance(items[k], int):
+        offset += int(items[k]) * strides[k]  # type: ignore[arg-type]
+        k += 1
+    first = items[k]
+    low, high = first if isinstance(first, tuple) else (0, shape[k])
+    rest = tuple(slice(*i) if isinstance(i, tuple) else slice(None) if i is None else i for i in items[k + 1:])
+    row = strides[k]
+    itemsize = np.dtype(_numpy_dtype(src.dtypes[name])).itemsize
+    step = max(1, CHUNK // max(1, row * itemsize))
+    for a in range(low, high, step):
+        b = min(high, a + step)
+        flat = src.read(name, offset + a * row, (b - a) * row)
+        yield a - low, b - low, np.asarray(flat).reshape((b - a, *shape[k + 1:]))[(slice(None), *rest)]
+
+
+def _numpy_dtype(name: str) -> Any:
+    if name == "bfloat16" or name.startswith("float8"):
+        from .files import need
+
+        return getattr(need("ml_dtypes", f"{name} data"), name)
+    return name
+
+
+def _fill(view: Any, src: Tensors, name: str, block: Block, direction: int, sign: int) -> None:
+    """Copy a source block into `view`, the target block in the common orientation (W as (in, h))."""
+    for a, b, rows in _pieces(src, name, block, direction):
+        rows = -rows if sign < 0 else rows
+        if block.transposed:
+            view[:, a:b] = rows.T
+        else:
+            view[a:b] = rows
+
+
+def _whole(src: Tensors, name: str, block: Block, direction: int) -> Any:
+    """A (small) block in the common orientation, as float64."""
+    import numpy as np
+
+    parts = [np.asarray(rows, dtype=np.float64) for _, _, rows in _pieces(src, name, block, direction)]
+    piece = np.concatenate(parts, axis=0)
+    return piece.T if block.transposed else piece
+
+
+# --- the blocks of one side ---------------------------------------------------------------------
+
+Key = tuple[int, int, str, str]  # (layer, direction, kind, gate)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One convention's layer(s): the configuration, its tensors' names in the data, and how to read the data."""
+
+    config: Config
+    names: Mapping[str, str]  # the framework's name → the name in `tensors`
+    tensors: Tensors
+    forget_bias: float  # added to the f gate at run time
+
+    @property
+    def convention(self) -> Framework:
+        return self.config.convention
+
+    @cached_property
+    def blocks(self) -> dict[Key, tuple[str, Block, int]]:
+        """Every block by (layer, direction, kind, gate): the tensor's name in the data, the block, its direction index."""
+        found: dict[Key, tuple[str, Block, int]] = {}
+        for w in build(self.config).weights:
+            if w.layer is None:
+                continue  # a head is not part of the recurrent layer
+            for d in _directions(w):
+                for block in w.blocks:
+                    found[(w.layer, d, block.kind, block.gate)] = (self.names.get(w.name, w.name), block, d)
+        return found
+
+    def negated(self, gate: str) -> bool:
+        """Whether this side stores a GRU's z with its sign turned: its z weights the candidate, not h_prev."""
+        return self.config.cell == "gru" and gate == "z_t" and not self.convention.gru_z_keeps
+
+
+def _directions(w: Weight) -> range:
+    if w.stacked_directions > 1:
+        return range(w.stacked_directions)
+    return range(int(w.direction or 0), int(w.direction or 0) + 1)
+
+
+def _split_after(config: Config, gate: str) -> bool:
+    """Whether the gate's recurrent bias must stay apart: a GRU candidate with the reset gate after U·h."""
+    return config.cell == "gru" and gate == "n_t" and bool(config.reset_after)
+
+
+def _biases(side: Side) -> dict[tuple[int, int, str], tuple[Any, Any]]:
+    """(layer, direction, gate) → (the bias added with W·x, the one added with U·h), as float64; sign and
+    run-time forget bias included, so that both sides mean the same numbers."""
+    import numpy as np
+
+    sums: dict[tuple[int, int, str], list[Any]] = {}
+    for (k, d, kind, gate), (name, block, di) in side.blocks.items():
+        if kind not in BIASES:
+            continue
+        value = _whole(side.tensors, name, block, di)
+        pair = sums.setdefault((k, d, gate), [np.zeros(value.shape), np.zeros(value.shape)])
+        pair[0 if kind in INPUT_SIDE or not _split_after(side.config, gate) else 1] += value
+    for (k, d, gate), pair in sums.items():
+        if side.negated(gate):
+            pair[0], pair[1] = -pair[0], -pair[1]
+        if gate == "f_t":
+            pair[0] = pair[0] + side.forget_bias
+    return {key: (pair[0], pair[1]) for key, pair in sums.items()}
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+def target_config(source: Config, to: str) -> tuple[Config, list[str]]:
+    """The target framework's configuration that can hold the source's weights exactly, and notes; or ConvertError."""
+    if to not in REGISTRY:
+        raise ConvertError(f"--to must be one of {', '.join(REGISTRY)}, got {to!r}")
+    src, fw = source.convention, REGISTRY[to]
+    what = CELL_WORDS[source.cell]
+
+    def refuse(why: str) -> ConvertError:
+        return ConvertError(f"{src.title} {what} → {fw.title}: {why}")
+
+    if source.cell not in fw.cells:
+        raise refuse(f"{fw.title} has no {what} layer")
+    if source.cell == "rnn" and src.rnn_activation != fw.rnn_activation:
+        raise refuse(f"the source computes h_t = {src.rnn_activation}(...), {fw.title} computes "
+                     f"{fw.rnn_activation}(...); no weights turn one function into the other")
+    if source.cell == "gru" and source.reset_after not in fw.reset_after_choices:
+        have = "r ⊙ (U·h + b)" if source.reset_after else "U·(r ⊙ h)"
+        want = "r ⊙ (U·h + b)" if fw.reset_after_choices[0] else "U·(r ⊙ h)"
+        raise refuse(f"this GRU applies its reset gate as {have}, {fw.title}'s only as {want}; the two differ for "
+                     "any weights with a nonzero recurrent candidate")
+    if source.proj is not None and not fw.has_proj:
+        raise refuse(f"the LSTM projects h_t to {source.proj} units (an LSTMP); {fw.title} has no projection, and "
+                     "folding it into other weights is not exact")
+    if source.peepholes and not fw.has_peepholes:
+        raise refuse(f"the LSTM has peephole connections; {fw.title}'s LSTM has none, and no weights stand in for them")
+    if source.layers > 1 and not fw.has_layers:
+        raise refuse(f"{fw.title} holds one cell and this has {source.layers} layers; pick one with --layer, or convert "
+                     "to a framework with stacked layers")
+    if source.bidirectional and not fw.has_bidirectional:
+        raise refuse(f"{fw.title} has no backward direction")
+    notes = []
+    merge_mode = source.merge_mode
+    if source.bidirectional and merge_mode not in fw.merge_modes:
+        notes.append(f"the source merges its two directions by {merge_mode}; {fw.title} keeps them side by side "
+                     "(concat), so apply the merge to its output yourself")
+        merge_mode = fw.merge_modes[0]
+    bias = source.bias or not fw.has_no_bias
+    if not source.bias and bias:
+        notes.append(f"the source has no biases; {fw.title} always has them, so they are written as zeros")
+    try:
+        made = Config(input=source.input, hidden=source.hidden, cell=source.cell, framework=to, proj=source.proj,
+                      peepholes=source.peepholes, layers=source.layers, bidirectional=source.bidirectional,
+                      merge_mode=merge_mode, bias=bias,
+                      reset_after=source.reset_after if source.cell == "gru" else None)
+    except ConfigError as error:
+        raise refuse(str(error)) from None
+    return made, notes
+
+
+@dataclass
+class Pair:
+    """One source layer and the target layer it becomes."""
+
+    source: Side
+    target: Config
+    prefix: str  # before each target name
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def target_weights(self) -> tuple[Weight, ...]:
+        return tuple(w._replace(name=self.prefix + w.name) for w in build(self.target).weights)
+
+
+def convert_layer(pair: Pair, dtype: str, forget_bias: float) -> Iterator[tuple[str, Any]]:
+    """The target's tensors, one at a time, in the target's order, as arrays of `dtype`."""
+    import numpy as np
+
+    source = pair.source.blocks
+    biases = _biases(pair.source)
+    target = Side(pair.target, {}, pair.source.tensors, forget_bias)
+    np_dtype = _numpy_dtype(dtype)
+    for w in pair.target_weights:
+        out = np.zeros(w.shape, dtype=np_dtype)
+        for d in _directions(w):
+            for block in w.blocks:
+                view = _view(out, block, d)
+                key = (int(w.layer or 0), d, block.kind, block.gate)
+                if block.kind in BIASES:
+                    value = _target_bias(pair, target, biases, key)
+                    view[...] = value.astype(np_dtype)
+                    continue
+                name, src_block, src_d = _source_block(source, key)
+                sign = -1 if pair.source.negated(block.gate) != target.negated(block.gate) else 1
+                _fill(view, pair.source.tensors, name, src_block, src_d, sign)
+        pair.source.tensors.forget()
+        yield w.name, out
+
+
+def _view(array: Any, block: Block, direction: int) -> Any:
+    index = tuple(slice(None) if i is None else slice(*i) if isinstance(i, tuple) else direction if i == "d" else i
+                  for i in block.at)
+    piece = array[index]
+    return piece.T if block.transposed else piece
+
+
+def _source_block(source: dict[Key, tuple[str, Block, int]], key: Key) -> tuple[str, Block, int]:
+    if key not in source:
+        k, d, kind, gate = key
+        raise ConvertError(f"the source has no {kind} block for {gate} (layer {k}, direction {d})")
+    return source[key]
+
+
+def _target_bias(pair: Pair, target: Side, biases: dict[tuple[int, int, str], tuple[Any, Any]], key: Key) -> Any:
+    """This target bias block's values: the whole bias on the first input-side block, the recurrent part where kept apart."""
+    import numpy as np
+
+    k, d, kind, gate = key
+    h = pair.target.layer_hidden(k)
+    given = biases.get((k, d, gate))
+    x_side, h_side = given if given is not None else (np.zeros(h), np.zeros(h))
+    kinds = [kd for (kk, dd, kd, g) in target.blocks if (kk, dd, g) == (k, d, gate) and kd in BIASES]
+    split = _split_after(pair.target, gate)
+    if split and kind == "bh":
+        value = h_side
+    elif kind == [kd for kd in kinds if kd in INPUT_SIDE or not split][0]:
+        value = x_side + (0 if split else h_side)  # one bias carries both where the reset gate does not sit between
+        if gate == "f_t":
+            value = value - target.forget_bias
+    else:
+        value = np.zeros(h)
+    return -value if target.negated(gate) else value
+
+
+# --- the proof ----------------------------------------------------------------------------------
+
+
+class _Lazy:
+    """A W, U or projection block that multiplies without being held: `x @ block` reads it in chunks."""
+
+    __array_ufunc__ = None  # numpy hands `x @ self` to __rmatmul__
+
+    def __init__(self, side: Side, name: str, block: Block, direction: int, sign: int) -> None:
+        self.side, self.name, self.block, self.direction, self.sign = side, name, block, direction, sign
+
+    def __rmatmul__(self, x: Any) -> Any:
+        import numpy as np
+
+        out: Any = None
+        for a, b, rows in _pieces(self.side.tensors, self.name, self.block, self.direction):
+            rows = np.asarray(rows, dtype=np.float64)
+            if self.block.transposed:  # stored rows are the common form's columns
+                part = x @ rows.T
+                if out is None:
+                    out = np.zeros((x.shape[0], self.width()))
+                out[:, a:b] = part
+            else:  # stored rows are the common form's rows: the input's features a:b
+                part = x[:, a:b] @ rows
+                out = part if out is None else out + part
+        return out * self.sign
+
+    def width(self) -> int:
+        shape = self.side.tensors.shapes[self.name]
+        items = [self.direction if i == "d" else i for i in self.block.at]
+        k = next(j for j, i in enumerate(items) if not isinstance(i, int))
+        first = items[k]
+        return first[1] - first[0] if isinstance(first, tuple) else shape[k]
+
+
+def _cell_params(side: Side, layer: int, direction: int) -> dict[str, Any]:
+    """The blocks verify's cell reads, {kind: {gate: block}}, as this side stores them: nothing folded or negated."""
+    params: dict[str, Any] = {}
+    for (k, d, kind, gate), (name, block, di) in side.blocks.items():
+        if (k, d) != (layer, direction):
+            continue
+        if kind in ("W", "U", "proj"):
+            value: Any = _Lazy(side, name, block, di, 1)
+        else:  # biases and peepholes: vectors
+            value = _whole(side.tensors, name, block, di)
+        if kind == "proj":
+            params["proj"] = value
+        else:
+            params.setdefault(kind, {})[gate] = value
+    return params
+
+
+def _cell(side: Side, layer: int, direction: int) -> Any:
+    """verify's cell as this side's convention computes it, with the run-time forget bias it is given."""
+    from .verify import _Cell
+
+    own = side.convention
+    convention = SimpleNamespace(concat=own.concat, forget_bias=side.forget_bias, gru_z_keeps=own.gru_z_keeps,
+                                 rnn_activation=own.rnn_activation)
+    config = SimpleNamespace(cell=side.config.cell, reset_after=side.config.reset_after, convention=convention)
+    return _Cell(SimpleNamespace(config=config), _cell_params(side, layer, direction))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Both sides run over the same random inputs and initial states: the largest differences seen."""
+
+    outputs: float
+    states: float
+    tolerance: float
+    batch: int = BATCH
+    steps: int = STEPS
+
+    @property
+    def ok(self) -> bool:
+        return self.outputs <= self.tolerance and self.states <= self.tolerance
+
+    def line(self) -> str:
+        verdict = "equal within" if self.ok else "DIFFERENT, over"
+        return (f"proof: both conventions' numpy forward passes over {self.batch} random sequences of {self.steps} "
+                f"steps from random states: largest difference {self.outputs:.2g} in outputs, {self.states:.2g} in "
+                f"final states; {verdict} the tolerance {self.tolerance:.2g}")
+
+
+def tolerance(config: Config, dtype: str) -> float:
+    """What rounding the stored dtype allows: its epsilon, times the widest sum a gate makes, per layer."""
+    eps = {"float64": 2.0 ** -52, "float32": 2.0 ** -23, "float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}.get(dtype, 2.0 ** -7)
+    fan_in = max(config.layer_input(k) + config.layer_recurrent(k) + 1 for k in range(config.layers))
+    return 16 * eps * math.sqrt(fan_in) * config.layers
+
+
+def prove(source: Side, target: Side, dtype: str, seed: int = 0) -> Proof:
+    """Run the source and the target, layer by layer and direction by direction, and compare."""
+    import numpy as np
+
+    from .frameworks.base import merge
+
+    cfg = source.config
+    rng = np.random.default_rng(seed)
+    xs = rng.standard_normal((STEPS, BATCH, cfg.input))
+    worst_out = worst_state = 0.0
+    ins = [xs, xs]
+    for k in range(cfg.layers):
+        outs: list[list[Any]] = [[], []]
+        for d in range(cfg.directions):
+            h0 = rng.standard_normal((BATCH, cfg.layer_recurrent(k))) * 0.5
+            c0 = rng.standard_normal((BATCH, cfg.layer_hidden(k))) * 0.5 if cfg.cell == "lstm" else None
+            for i, side in enumerate((source, target)):
+                cell = _cell(side, k, d)
+                h, c = h0, c0
+                seq: list[Any] = [None] * STEPS
+                for t in (range(STEPS) if d == 0 else reversed(range(STEPS))):
+                    v = cell.step(ins[i][t], h, c)
+                    h, c = v["h_t"], v.get("c_t")
+                    seq[t] = h
+                outs[i].append((np.stack(seq), h, c))
+            (ys, hs, cs), (yt, ht, ct) = outs[0][-1], outs[1][-1]
+            worst_out = max(worst_out, float(np.abs(ys - yt).max()))
+            worst_state = max(worst_state, float(np.abs(hs - ht).max()))
+            if cs is not None:
+                worst_state = max(worst_state, float(np.abs(cs - ct).max()))
+        ins = [merge(cfg, [y for y, _, _ in outs[i]], np) for i in (0, 1)]
+    return Proof(worst_out, worst_state, tolerance(cfg, dtype))
+
+
+# --- whole conversions --------------------------------------------------------------------------
+
+
+def run_forget_bias(convention: Framework, given: float | None) -> float:
+    """The constant a convention adds to the f gate at run time: the user's value where it has one, else none."""
+    if not convention.forget_bias:
+        return 0.0
+    return convention.forget_bias if given is None else given
+
+
+def _separator(config: Config) -> str:
+    return "/" if any("/" in w.name for w in build(config).weights) else "."
+
+
+def target_prefix(source_prefix: str, source: Config, target: Config) -> str:
+    """The source layer's place, spelled with the target framework's separator."""
+    old, new = _separator(source), _separator(target)
+    if not source_prefix or old == new:
+        return source_prefix
+    return source_prefix.replace(old, new)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a conversion writes: the layers paired up, the dtype and the target framework."""
+
+    pairs: tuple[Pair, ...]
+    to: str
+    dtype: str
+    forget_bias: float | None
+
+    def tensors(self) -> Iterator[tuple[str, Any]]:
+        for pair in self.pairs:
+            yield from convert_layer(pair, self.dtype, run_forget_bias(pair.target.convention, self.forget_bias))
+
+    def target_sides(self, tensors: Tensors, names: Mapping[str, str] | None = None) -> list[Side]:
+        """The target layers over `tensors` (a converted mapping, or the written file read back)."""
+        sides = []
+        for pair in self.pairs:
+            own = {w.name[len(pair.prefix):]: (names or {}).get(w.name, w.name) for w in pair.target_weights}
+            sides.append(Side(pair.target, own, tensors, run_forget_bias(pair.target.convention, self.forget_bias)))
+        return sides
+
+    def prove(self, tensors: Tensors, names: Mapping[str, str] | None = None, seed: int = 0) -> Proof:
+        """The worst of every layer's proof: each source layer against its target read from `tensors`."""
+        proofs = [prove(pair.source, side, self.dtype, seed)
+                  for pair, side in zip(self.pairs, self.target_sides(tensors, names), strict=True)]
+        return Proof(max(p.outputs for p in proofs), max(p.states for p in proofs), min(p.tolerance for p in proofs))
+
+
+def plan(layers: list[tuple[str, Config, Mapping[str, str]]], tensors: Tensors, to: str, *,
+         prefix: str | None = None, forget_bias: float | None = None) -> Plan:
+    """Pair each source layer (its prefix, configuration, framework names → data names) with its target layer."""
+    if not layers:
+        raise ConvertError("no recurrent layer to convert")
+    if prefix is not None and len(layers) > 1:
+        raise ConvertError(f"--prefix names one layer and there are {len(layers)}; pick one with --layer")
+    pairs = []
+    for source_prefix, config, names in layers:
+        made, notes = target_config(config, to)
+        run_bias = run_forget_bias(config.convention, forget_bias)
+        pairs.append(Pair(Side(config, names, tensors, run_bias), made,
+                          prefix if prefix is not None else target_prefix(source_prefix, config, made), notes))
+    if forget_bias is not None and not any(p.source.convention.forget_bias or p.target.convention.forget_bias
+                                           for p in pairs):
+        with_it = ", ".join(fw.title for fw in REGISTRY.values() if fw.forget_bias)
+        raise ConvertError(f"--forget-bias is the constant {with_it} adds to the forget gate at run time; "
+                           "neither side of this conversion has one")
+    names = [w.name for pair in pairs for w in pair.target_weights]
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        raise ConvertError(f"two layers would both write {doubled[0]}; convert them one at a time with --layer and --prefix")
+    dtype = _dtype(tensors, [w for p in pairs for w in p.source.names.values()])
+    return Plan(tuple(pairs), to, dtype, forget_bias)
+
+
+def _dtype(tensors: Tensors, names: list[str]) -> str:
+    kinds = {tensors.dtypes[n] for n in names}
+    floats = [k for k in ("float64", "float32", "bfloat16", "float16") if k in kinds]
+    if not floats:
+        raise ConvertError(f"the weights are {', '.join(sorted(kinds))}; only float tensors convert")
+    return floats[0]  # the widest, where a file mixes them
+
+
+def layers_of(inspection: Any, source: str | None = None) -> list[tuple[str, Config, Mapping[str, str]]]:
+    """The recognised layers as (prefix, configuration, framework name → name in the data), in `source`'s
+    convention where given (an alternative reading of the same tensors)."""
+    found = []
+    for layer in inspection.layers:
+        config, names = layer.config, dict(layer.names)
+        if source is not None and layer.framework != source:
+            alternative = next((c for f, c in layer.alternatives if f == source), None)
+            if alternative is None:
+                raise ConvertError(f"{layer.prefix or 'the tensors'}: read as {REGISTRY[layer.framework].title}, "
+                                   f"not {REGISTRY[source].title if source in REGISTRY else source}")
+            config = alternative
+            ordered = [file_name for _, file_name in layer.names]
+            names = dict(zip([w.name for w in build(config).weights], ordered, strict=False))
+        found.append((layer.prefix, config, names))
+    return found
+
+
+def convert(mapping: Mapping[str, Any], *, target: str, source: str | None = None, prefix: str | None = None,
+            forget_bias: float | None = None, check: bool = True, seed: int = 0) -> dict[str, Any]:
+    """The recurrent layers in `mapping` (names → arrays) rewritten for the `target` framework, as numpy arrays.
+
+    `source` picks the convention the names are read in where more than one fits; `check` runs the proof and
+    raises ProofError when the target does not compute what the source computes.
+    """
+    from .inspection import inspect_tensors
+
+    tensors = Tensors.of_arrays(mapping)
+    inspection = inspect_tensors(tensors.shapes, "mapping", "mapping")
+    made = plan(layers_of(inspection, source), tensors, target, prefix=prefix, forget_bias=forget_bias)
+    out = dict(made.tensors())
+    if check:
+        proof = made.prove(Tensors.of_arrays(out), seed=seed)
+        if not proof.ok:
+            raise ProofError(proof.line())
+    return out
