@@ -1,4 +1,4 @@
-"""The console script: picks the command (trace, fit, docs, inspect or diagnose) and leaves the interpreter fast.
+"""The console script: picks the command (trace, fit, docs, inspect, convert or diagnose) and leaves the interpreter fast.
 
 Exit codes: 0 ok, 1 a check failed (--verify found a mismatch, a stale docs block), 2 bad usage or
 input, 3 the output could not be written (a full disk, a closed stdout, a reader that went away).
@@ -37,6 +37,10 @@ def main() -> None:
         from .diagnose_command import diagnose_command
 
         command, args, name = diagnose_command, args[1:], "lstm-shapes diagnose"
+    elif args[:1] == ["convert"]:
+        from .convert_command import convert_command
+
+        command, args, name = convert_command, args[1:], "lstm-shapes convert"
     elif args[:1] == ["inspect"]:
         from .inspect_command import inspect_command
 

@@ -251,6 +251,7 @@ SUBCOMMANDS = (
     ("fit", "The hidden size that fits a parameter budget."),
     ("docs", "check|update PATH...: keep pasted tables true."),
     ("inspect", "PATH...: the recurrent layers in model files, read without their frameworks."),
+    ("convert", "SRC --to FRAMEWORK -o OUT: recurrent weights rewritten for another framework, proved equal."),
     ("diagnose", "[TEXT]: explain a pasted shape error (or read it from stdin)."),
 )
 

@@ -272,6 +272,21 @@ class Pair:
     target: Config
     prefix: str  # before each target name
     notes: list[str] = field(default_factory=list)
+    source_prefix: str = ""  # where the source layer sits in its file
+
+    def sources_of(self, w: Weight) -> list[str]:
+        """The source tensors (names in the data) a target tensor's blocks come from, in order."""
+        found: dict[str, None] = {}
+        blocks = self.source.blocks
+        for d in _directions(w):
+            for block in w.blocks:
+                key = (int(w.layer or 0), d, block.kind, block.gate)
+                if key in blocks:
+                    found[blocks[key][0]] = None
+                elif block.kind in BIASES:  # a bias the source keeps under another kind
+                    found.update({v[0]: None for k, v in blocks.items()
+                                  if k[:2] == key[:2] and k[3] == block.gate and k[2] in BIASES})
+        return list(found) or ["zeros"]
 
     @property
     def target_weights(self) -> tuple[Weight, ...]:
@@ -525,7 +540,8 @@ def plan(layers: list[tuple[str, Config, Mapping[str, str]]], tensors: Tensors, 
         made, notes = target_config(config, to)
         run_bias = run_forget_bias(config.convention, forget_bias)
         pairs.append(Pair(Side(config, names, tensors, run_bias), made,
-                          prefix if prefix is not None else target_prefix(source_prefix, config, made), notes))
+                          prefix if prefix is not None else target_prefix(source_prefix, config, made), notes,
+                          source_prefix))
     if forget_bias is not None and not any(p.source.convention.forget_bias or p.target.convention.forget_bias
                                            for p in pairs):
         with_it = ", ".join(fw.title for fw in REGISTRY.values() if fw.forget_bias)

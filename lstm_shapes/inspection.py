@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 from itertools import product
 from math import prod
 
@@ -25,6 +26,9 @@ from .graph import format_shape
 from .params import Weight
 from .parsing import parse_tensors
 from .report import Report, build
+
+if TYPE_CHECKING:
+    from .files import ModelFile
 
 Shape = tuple[int, ...]
 SPLIT = re.compile(r"[./]")
@@ -263,11 +267,14 @@ def _layer_names(fw: Framework, count: int) -> Iterator[tuple[str, ...]]:
                 yield names
 
 
-def inspect_path(path: str, layer: str | None = None) -> Inspection:
-    """The Inspection of one file: its reader's tensors and layer descriptions, recognised; `layer` keeps one prefix."""
+def inspect_path(path: str, layer: str | None = None, model: ModelFile | None = None) -> Inspection:
+    """The Inspection of one file: its reader's tensors and layer descriptions, recognised; `layer` keeps one prefix.
+
+    `model` is the file already read, where the caller needs its data too.
+    """
     from .files import read
 
-    model = read(path)
+    model = model or read(path)
     tensors = {name: info.shape for name, info in model.tensors.items()}
     described = {info.name: info.tensors for info in model.layers if RECURRENT.search(info.kind)}
     said = {info.name: info.config for info in model.layers}

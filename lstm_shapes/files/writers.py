@@ -52,8 +52,9 @@ class Target:
 
 
 @contextlib.contextmanager
-def atomic(path: str, force: bool) -> Iterator[str]:
-    """A temporary path beside `path`, renamed onto it when the block ends well and removed otherwise."""
+def atomic(path: str, force: bool, suffix: str = "") -> Iterator[str]:
+    """A temporary path beside `path` (ending in `suffix`, so that readers know it), renamed onto `path` when the
+    block ends well and removed otherwise."""
     if os.path.isdir(path):
         raise FileFormatError(f"{path}: is a directory; give a file name")
     if os.path.lexists(path) and not force:
@@ -62,7 +63,7 @@ def atomic(path: str, force: bool) -> Iterator[str]:
     if not os.path.isdir(folder):
         raise FileFormatError(f"{path}: the folder {folder} does not exist")
     try:
-        handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part", dir=folder)
+        handle, temporary = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".part" + suffix, dir=folder)
     except OSError as error:
         raise FileFormatError(f"{path}: cannot write there ({(error.strerror or str(error)).lower()})") from None
     os.close(handle)
@@ -157,8 +158,9 @@ WRITERS: dict[str, tuple[str, str, str]] = {
 }
 
 
-def writer(path: str) -> tuple[Callable[[str, Target, Tensors], None], str]:
-    """The writer for an output file's name and the format's name; one line listing the choices otherwise."""
+def writer(path: str) -> tuple[Callable[[str, Target, Tensors], None], str, str]:
+    """The writer for an output file's name, the format's name and the suffix that picked it; one line listing the
+    choices otherwise."""
     import importlib
 
     lower = path.lower()
@@ -167,6 +169,6 @@ def writer(path: str) -> tuple[Callable[[str, Target, Tensors], None], str]:
             module, function, title = WRITERS[suffix]
             found: Callable[[str, Target, Tensors], None] = getattr(
                 importlib.import_module(f".{module}", __package__), function)
-            return found, title
+            return found, title, suffix
     known = ", ".join(sorted(WRITERS, key=len))
     raise FileFormatError(f"{path}: the output's name must end in one of {known}")
