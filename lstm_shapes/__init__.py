@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .errors import ConfigError, LstmShapesError, VerifyError
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 __all__ = [
-    "Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "inspect", "parse", "render",
-    "trace",
+    "Config", "ConfigError", "LstmShapesError", "Report", "VerifyError", "__version__", "build", "convert", "inspect", "parse",
+    "render", "trace",
 ]
 
 
@@ -37,3 +37,19 @@ def inspect(obj: object) -> Inspection:
     from .inspection import inspect_object  # imported on use: tracing never reads files
 
     return inspect_object(obj)
+
+
+def convert(mapping: Mapping[str, Any], *, target: str, source: str | None = None, prefix: str | None = None,
+            forget_bias: float | None = None, reset_after: bool | None = None, check: bool = True,
+            seed: int = 0) -> dict[str, Any]:
+    """The recurrent layers in `mapping` (names → arrays) rewritten for the `target` framework: a dict of numpy arrays.
+
+    `source` names the convention to read the names in where more than one fits; `forget_bias` is TF1's run-time
+    constant (1.0 unless said); `reset_after` says where a GRU applies its reset gate when its tensors fit both; `check` proves the result with both conventions' numpy forward passes and raises
+    `lstm_shapes.conversion.ProofError` if they differ. A conversion no weights can make exact raises
+    `lstm_shapes.conversion.ConvertError` with the reason.
+    """
+    from .conversion import convert as run  # imported on use: tracing never converts
+
+    return run(mapping, target=target, source=source, prefix=prefix, forget_bias=forget_bias, reset_after=reset_after,
+               check=check, seed=seed)

@@ -29,12 +29,14 @@ Examples:
 @click.option("--prefix", default=None, help="Put before every target name (default: the source layer's own place).")
 @click.option("--forget-bias", type=float, default=None,
               help="The constant TF1's LSTMCell adds to its forget gate at run time (default 1.0), where one side is TF1.")
+@click.option("--reset-after/--no-reset-after", default=None,
+              help="GRU: where the model applies its reset gate, when the tensors fit both (a GRU without biases).")
 @click.option("--force", is_flag=True, help="Replace OUT if it exists.")
 @click.option("--seed", type=int, default=0, show_default=True, help="The proof's random inputs and states.")
 @click.pass_context
 def convert_command(ctx: click.Context, source: str, to: str, output: str, layer: str | None,
-                    source_framework: str | None, prefix: str | None, forget_bias: float | None, force: bool,
-                    seed: int) -> None:
+                    source_framework: str | None, prefix: str | None, forget_bias: float | None,
+                    reset_after: bool | None, force: bool, seed: int) -> None:
     """Rewrite the recurrent layers of a model file for another framework, and prove the result computes the same.
 
     Gate orders, transposes, bias sums and splits, TF1's forget bias and each framework's names are handled from
@@ -43,7 +45,7 @@ def convert_command(ctx: click.Context, source: str, to: str, output: str, layer
     printed, and over the tolerance nothing is written and the exit is 1. OUT is never replaced without --force,
     and is written whole or not at all. Exit 3 when OUT cannot be written.
     """
-    from .convert import ConvertError, ProofError, Tensors, layers_of, plan
+    from .conversion import ConvertError, ProofError, Tensors, layers_of, plan
     from .files import read
     from .files.writers import Target, TargetLayer, atomic, writer
     from .inspection import inspect_path
@@ -54,7 +56,7 @@ def convert_command(ctx: click.Context, source: str, to: str, output: str, layer
     model = read(source)
     inspection = inspect_path(source, layer, model)
     tensors = Tensors.of_file(model)
-    made = plan(layers_of(inspection, source_framework), tensors, to, prefix=prefix, forget_bias=forget_bias)
+    made = plan(layers_of(inspection, source_framework, reset_after), tensors, to, prefix=prefix, forget_bias=forget_bias)
     target = Target(to, tuple(TargetLayer(p.prefix, p.target, p.target_weights) for p in made.pairs), made.dtype)
     lines = _describe(made)
     try:
@@ -77,7 +79,7 @@ def convert_command(ctx: click.Context, source: str, to: str, output: str, layer
 
 def _describe(made: Any) -> list[str]:
     """What becomes what: each layer's source and target, the constructor the weights fit, and the notes."""
-    from .convert import CELL_WORDS
+    from .conversion import CELL_WORDS
 
     lines = []
     for pair in made.pairs:
@@ -115,7 +117,7 @@ def _shape(shape: tuple[int, ...]) -> str:
 
 def _names_back(back: Any, target: Any) -> dict[str, str]:
     """Each target name → its name in the written file: the same, or (a format without names) by position."""
-    from .convert import ProofError
+    from .conversion import ProofError
 
     written = list(back.tensors)
     wanted = [w.name for w in target.weights]

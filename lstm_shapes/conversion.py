@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
@@ -187,14 +187,9 @@ def _directions(w: Weight) -> range:
     return range(int(w.direction or 0), int(w.direction or 0) + 1)
 
 
-def _split_after(config: Config, gate: str) -> bool:
-    """Whether the gate's recurrent bias must stay apart: a GRU candidate with the reset gate after U·h."""
-    return config.cell == "gru" and gate == "n_t" and bool(config.reset_after)
-
-
 def _biases(side: Side) -> dict[tuple[int, int, str], tuple[Any, Any]]:
-    """(layer, direction, gate) → (the bias added with W·x, the one added with U·h), as float64; sign and
-    run-time forget bias included, so that both sides mean the same numbers."""
+    """(layer, direction, gate) → (the bias added with W·x, the one added with U·h), as float64, with this side's
+    sign and run-time forget bias included, so that both sides' pairs mean the same numbers."""
     import numpy as np
 
     sums: dict[tuple[int, int, str], list[Any]] = {}
@@ -203,7 +198,7 @@ def _biases(side: Side) -> dict[tuple[int, int, str], tuple[Any, Any]]:
             continue
         value = _whole(side.tensors, name, block, di)
         pair = sums.setdefault((k, d, gate), [np.zeros(value.shape), np.zeros(value.shape)])
-        pair[0 if kind in INPUT_SIDE or not _split_after(side.config, gate) else 1] += value
+        pair[0 if kind in INPUT_SIDE else 1] += value
     for (k, d, gate), pair in sums.items():
         if side.negated(gate):
             pair[0], pair[1] = -pair[0], -pair[1]
@@ -333,19 +328,19 @@ def _source_block(source: dict[Key, tuple[str, Block, int]], key: Key) -> tuple[
 
 
 def _target_bias(pair: Pair, target: Side, biases: dict[tuple[int, int, str], tuple[Any, Any]], key: Key) -> Any:
-    """This target bias block's values: the whole bias on the first input-side block, the recurrent part where kept apart."""
+    """This target bias block's values. Where the target keeps a recurrent-side bias the two sides stay apart (a
+    pure move); where it keeps one bias, it carries their sum, which a GRU candidate with the reset gate after U·h
+    cannot (the target then always has its own recurrent bias)."""
     import numpy as np
 
     k, d, kind, gate = key
     h = pair.target.layer_hidden(k)
-    given = biases.get((k, d, gate))
-    x_side, h_side = given if given is not None else (np.zeros(h), np.zeros(h))
+    x_side, h_side = biases.get((k, d, gate), (np.zeros(h), np.zeros(h)))
     kinds = [kd for (kk, dd, kd, g) in target.blocks if (kk, dd, g) == (k, d, gate) and kd in BIASES]
-    split = _split_after(pair.target, gate)
-    if split and kind == "bh":
+    if kind == "bh":
         value = h_side
-    elif kind == [kd for kd in kinds if kd in INPUT_SIDE or not split][0]:
-        value = x_side + (0 if split else h_side)  # one bias carries both where the reset gate does not sit between
+    elif kind == next(kd for kd in kinds if kd in INPUT_SIDE):  # the first input-side block takes it all
+        value = x_side if "bh" in kinds else x_side + h_side
         if gate == "f_t":
             value = value - target.forget_bias
     else:
@@ -528,7 +523,7 @@ class Plan:
         return Proof(max(p.outputs for p in proofs), max(p.states for p in proofs), min(p.tolerance for p in proofs))
 
 
-def plan(layers: list[tuple[str, Config, Mapping[str, str]]], tensors: Tensors, to: str, *,
+def plan(layers: list[tuple[str, Config, Mapping[str, str], bool]], tensors: Tensors, to: str, *,
          prefix: str | None = None, forget_bias: float | None = None) -> Plan:
     """Pair each source layer (its prefix, configuration, framework names → data names) with its target layer."""
     if not layers:
@@ -536,8 +531,12 @@ def plan(layers: list[tuple[str, Config, Mapping[str, str]]], tensors: Tensors, 
     if prefix is not None and len(layers) > 1:
         raise ConvertError(f"--prefix names one layer and there are {len(layers)}; pick one with --layer")
     pairs = []
-    for source_prefix, config, names in layers:
+    for source_prefix, config, names, unsure in layers:
         made, notes = target_config(config, to)
+        if unsure and len(REGISTRY[to].reset_after_choices) < 2:
+            raise ConvertError(f"{source_prefix or 'the tensors'}: these GRU tensors fit the reset gate both before and "
+                               f"after the recurrent product, and {REGISTRY[to].title} has only one of them; say which "
+                               "the model used: --reset-after or --no-reset-after")
         run_bias = run_forget_bias(config.convention, forget_bias)
         pairs.append(Pair(Side(config, names, tensors, run_bias), made,
                           prefix if prefix is not None else target_prefix(source_prefix, config, made), notes,
@@ -563,9 +562,11 @@ def _dtype(tensors: Tensors, names: list[str]) -> str:
     return floats[0]  # the widest, where a file mixes them
 
 
-def layers_of(inspection: Any, source: str | None = None) -> list[tuple[str, Config, Mapping[str, str]]]:
-    """The recognised layers as (prefix, configuration, framework name → name in the data), in `source`'s
-    convention where given (an alternative reading of the same tensors)."""
+def layers_of(inspection: Any, source: str | None = None,
+              reset_after: bool | None = None) -> list[tuple[str, Config, Mapping[str, str], bool]]:
+    """The recognised layers as (prefix, configuration, framework name → name in the data, whether the tensors
+    leave the GRU's reset placement open), in `source`'s convention where given (an alternative reading of the
+    same tensors), with the reset placement the user states."""
     found = []
     for layer in inspection.layers:
         config, names = layer.config, dict(layer.names)
@@ -575,14 +576,43 @@ def layers_of(inspection: Any, source: str | None = None) -> list[tuple[str, Con
                 raise ConvertError(f"{layer.prefix or 'the tensors'}: read as {REGISTRY[layer.framework].title}, "
                                    f"not {REGISTRY[source].title if source in REGISTRY else source}")
             config = alternative
-            ordered = [file_name for _, file_name in layer.names]
-            names = dict(zip([w.name for w in build(config).weights], ordered, strict=False))
-        found.append((layer.prefix, config, names))
+            prefix, names = _renamed(layer, config)
+        else:
+            prefix = layer.prefix
+        # A GRU's tensors may fit either reset placement (without biases, or where a framework has both layouts alike).
+        placements = {config.reset_after} | {c.reset_after for f, c in layer.alternatives
+                                             if f == config.framework and c.cell == "gru"
+                                             and _same_but_reset(c, config)}
+        if config.cell == "gru" and reset_after is not None and reset_after != config.reset_after:
+            if reset_after not in placements:
+                where = "after" if config.reset_after else "before"
+                raise ConvertError(f"{layer.prefix or 'the tensors'}: the tensors show a GRU with the reset gate "
+                                   f"{where} the recurrent product; --{'no-' if reset_after else ''}reset-after does not fit them")
+            config = replace(config, reset_after=reset_after)
+        unsure = config.cell == "gru" and reset_after is None and len(placements) > 1
+        found.append((prefix, config, names, unsure))
     return found
 
 
+def _renamed(layer: Any, config: Config) -> tuple[str, dict[str, str]]:
+    """The prefix and names of the same tensors read in another framework's terms: its names under one prefix."""
+    files = [file_name for _, file_name in layer.names]
+    own = [w.name for w in build(config).weights if w.layer is not None]
+    for file_name in files:
+        if file_name.endswith(own[0]):
+            prefix = file_name[: len(file_name) - len(own[0])]
+            if all(prefix + name in files for name in own):
+                return prefix, {name: prefix + name for name in own}
+    return layer.prefix, dict(zip(own, files, strict=False))  # names the file does not use: by their order
+
+
+def _same_but_reset(a: Config, b: Config) -> bool:
+    return replace(a, reset_after=b.reset_after, out=b.out, head_bias=b.head_bias) == b
+
+
 def convert(mapping: Mapping[str, Any], *, target: str, source: str | None = None, prefix: str | None = None,
-            forget_bias: float | None = None, check: bool = True, seed: int = 0) -> dict[str, Any]:
+            forget_bias: float | None = None, reset_after: bool | None = None, check: bool = True,
+            seed: int = 0) -> dict[str, Any]:
     """The recurrent layers in `mapping` (names → arrays) rewritten for the `target` framework, as numpy arrays.
 
     `source` picks the convention the names are read in where more than one fits; `check` runs the proof and
@@ -592,7 +622,7 @@ def convert(mapping: Mapping[str, Any], *, target: str, source: str | None = Non
 
     tensors = Tensors.of_arrays(mapping)
     inspection = inspect_tensors(tensors.shapes, "mapping", "mapping")
-    made = plan(layers_of(inspection, source), tensors, target, prefix=prefix, forget_bias=forget_bias)
+    made = plan(layers_of(inspection, source, reset_after), tensors, target, prefix=prefix, forget_bias=forget_bias)
     out = dict(made.tensors())
     if check:
         proof = made.prove(Tensors.of_arrays(out), seed=seed)
