@@ -394,3 +394,25 @@ def test_json_free_api_returns_numpy_arrays() -> None:
     out = lstm_shapes.convert(arrays, source="keras", target="mlx")
     assert all(isinstance(v, np.ndarray) and v.dtype == np.float32 for v in out.values())
     assert json.dumps(sorted(out))  # plain string names
+
+
+def test_cli_two_layers_of_one_checkpoint(tmp_path: object) -> None:
+    """An encoder and a decoder in one torch checkpoint: both converted under their places, or one with --layer."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = torch.nn.ModuleDict({"encoder": torch.nn.LSTM(3, 4, batch_first=True),
+                                 "decoder": torch.nn.GRU(4, 5, num_layers=2)})
+    src = os.path.join(str(tmp_path), "model.pt")
+    torch.save(model.state_dict(), src)
+    done = _run_cli(src, "--to", "keras", "-o", "both.npz", cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    with np.load(os.path.join(str(tmp_path), "both.npz")) as written:
+        assert "encoder/lstm/lstm_cell/kernel" in written.files and "decoder/gru_1/gru_cell/bias" in written.files
+        np.testing.assert_array_equal(written["encoder/lstm/lstm_cell/recurrent_kernel"],
+                                      model["encoder"].weight_hh_l0.detach().numpy().T)
+    clash = _run_cli(src, "--to", "keras", "-o", "one.npz", "--prefix", "x/", cwd=str(tmp_path))
+    assert clash.returncode == 2 and "--layer" in clash.stderr
+    one = _run_cli(src, "--to", "mlx", "-o", "one.npz", "--layer", "decoder.", "--prefix", "", cwd=str(tmp_path))
+    assert one.returncode == 0, one.stderr
+    with np.load(os.path.join(str(tmp_path), "one.npz")) as written:
+        assert not any(name.startswith("encoder") for name in written.files)

@@ -1,4 +1,5 @@
-"""Hostile model files through the real command line: `lstm-shapes inspect PATH` in a child process.
+"""Hostile model files through the real command line: `lstm-shapes inspect PATH` and `lstm-shapes convert PATH`
+in a child process.
 
 Every case must end in exit 2 with one line on stderr naming the file and saying what is wrong, nothing on
 stdout, within TIMEOUT seconds and under MEMORY bytes of address space (so a reader that allocates what a
@@ -38,11 +39,27 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
 
 
+# Each case runs through both commands that read model files: convert reads its source as inspect does.
+COMMANDS = {"inspect": (), "convert": ("--to", "keras", "-o", "converted.npz")}
+
+
+@pytest.fixture(autouse=True, params=sorted(COMMANDS))
+def command(request: pytest.FixtureRequest) -> str:
+    global COMMAND
+    COMMAND = request.param
+    return str(request.param)
+
+
+COMMAND = "inspect"
+
+
 def inspect(path: Path) -> str:
-    """Run `lstm-shapes inspect path` bounded in time and memory; check the refusal and return its one line."""
-    done = subprocess.run([sys.executable, "-m", "lstm_shapes", "inspect", str(path)], capture_output=True, text=True,
-                          timeout=TIMEOUT, preexec_fn=_limit_memory, cwd=path.parent,
+    """Run `lstm-shapes inspect path` (or convert) bounded in time and memory; check the refusal and return its line."""
+    before = sorted(os.listdir(path.parent))
+    done = subprocess.run([sys.executable, "-m", "lstm_shapes", COMMAND, str(path), *COMMANDS[COMMAND]],
+                          capture_output=True, text=True, timeout=TIMEOUT, preexec_fn=_limit_memory, cwd=path.parent,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert sorted(os.listdir(path.parent)) == before  # convert wrote nothing, not even a partial file
     lines = done.stderr.splitlines()
     assert done.returncode == 2, done.stderr[-2000:]
     assert done.stdout == ""
