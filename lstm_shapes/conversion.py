@@ -432,11 +432,15 @@ class Proof:
                 f"final states; {verdict} the tolerance {self.tolerance:.2g}")
 
 
-def tolerance(config: Config, dtype: str) -> float:
-    """What rounding the stored dtype allows: its epsilon, times the widest sum a gate makes, per layer."""
-    eps = {"float64": 2.0 ** -52, "float32": 2.0 ** -23, "float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}.get(dtype, 2.0 ** -7)
+EPSILON = {"float64": 2.0 ** -52, "float32": 2.0 ** -23, "float16": 2.0 ** -10, "bfloat16": 2.0 ** -7}
+
+
+def tolerance(config: Config, dtype: str, largest_bias: float = 0.0) -> float:
+    """What rounding the stored dtype allows: a bias summed (or a forget bias folded) into one vector of `dtype` is off
+    by up to its epsilon times its size, once per layer and step; the float64 sums add a trace over the widest gate."""
+    eps = EPSILON.get(dtype, 2.0 ** -7)
     fan_in = max(config.layer_input(k) + config.layer_recurrent(k) + 1 for k in range(config.layers))
-    return 16 * eps * math.sqrt(fan_in) * config.layers
+    return eps * (1 + largest_bias) * config.layers * STEPS + 16 * EPSILON["float64"] * fan_in
 
 
 def prove(source: Side, target: Side, dtype: str, seed: int = 0) -> Proof:
@@ -470,7 +474,9 @@ def prove(source: Side, target: Side, dtype: str, seed: int = 0) -> Proof:
             if cs is not None:
                 worst_state = max(worst_state, float(np.abs(cs - ct).max()))
         ins = [merge(cfg, [y for y, _, _ in outs[i]], np) for i in (0, 1)]
-    return Proof(worst_out, worst_state, tolerance(cfg, dtype))
+    sums = [abs(float((x + h).max())) for x, h in _biases(source).values()] + [
+        abs(float((x + h).min())) for x, h in _biases(source).values()]
+    return Proof(worst_out, worst_state, tolerance(cfg, dtype, max(sums, default=0.0)))
 
 
 # --- whole conversions --------------------------------------------------------------------------
