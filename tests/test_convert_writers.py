@@ -238,6 +238,23 @@ def test_onnx_model_of_several_converted_layers_has_an_input_and_outputs_per_pre
     assert_reads_back(path, target, arrays)
 
 
+@pytest.mark.parametrize("head_reads", ["last-step", "final-states", "every-step"])
+def test_a_batch_first_onnx_model_runs_in_the_reference_evaluator(tmp_path: Path, head_reads: str) -> None:
+    # layout=1 is the standard's, but onnxruntime refuses it for the recurrent operators: onnx's own evaluator runs it.
+    reference = pytest.importorskip("onnx.reference", reason="onnx is not installed")
+    from lstm_shapes.files.onnxout import write_onnx
+
+    cfg = Config(input=3, hidden=4, framework="onnx", cell="lstm", batch_first=True, bidirectional=True, layers=2,
+                 out=2, head_reads=head_reads)
+    target, arrays = target_of("onnx", ("", cfg))
+    path = write(write_onnx, tmp_path / "model.onnx", target, arrays)
+    xs = inputs(cfg)
+    session = reference.ReferenceEvaluator(str(path))
+    got = dict(zip(session.output_names, session.run(None, {"X": xs})))
+    for name, value in run_sequence(build(cfg), arrays, xs).items():
+        np.testing.assert_allclose(got[name], value, atol=1e-5, err_msg=name)
+
+
 def test_onnx_writer_refuses_two_layers_under_one_prefix(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     from lstm_shapes.files.onnxout import write_onnx
@@ -307,6 +324,27 @@ def test_msgpack_splits_an_array_larger_than_the_chunk_size_as_flax_does(tmp_pat
     np.testing.assert_array_equal(np.concatenate([chunked["chunks"]["0"], chunked["chunks"]["1"]]),
                                   arrays["cell/ii/kernel"].reshape(-1))
     assert_reads_back(path, target, arrays)
+
+
+@pytest.mark.parametrize(("dtype", "shape"), [
+    ("bfloat16", (1,)),  # a 16-byte payload: msgpack's fixext 16, which has no length
+    ("float32", (3, 20)),  # ext 8, bin 8
+    ("float16", (200,)),  # ext 16, bin 16
+    ("float32", (2, 8193)),  # ext 32, bin 32
+])
+def test_msgpack_packs_an_array_as_msgpack_packs_flaxs_ext(dtype: str, shape: tuple[int, ...]) -> None:
+    import io
+
+    from lstm_shapes.files import flaxout
+
+    msgpack = pytest.importorskip("msgpack", reason="msgpack is not installed")
+    kind = np.dtype(pytest.importorskip("ml_dtypes").bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
+    array = np.arange(int(np.prod(shape)), dtype=np.float32).reshape(shape).astype(kind)
+    # flax's _msgpack_ext_pack: ExtType(1, packb((shape, dtype name, bytes), use_bin_type=True)).
+    expected = msgpack.packb(msgpack.ExtType(1, msgpack.packb((shape, dtype, array.tobytes()), use_bin_type=True)))
+    out = io.BytesIO()
+    flaxout._array(out, msgpack, array)
+    assert out.getvalue() == expected
 
 
 # --- the wrong target ------------------------------------------------------------------------------------------
