@@ -255,6 +255,18 @@ def test_a_batch_first_onnx_model_runs_in_the_reference_evaluator(tmp_path: Path
         np.testing.assert_allclose(got[name], value, atol=1e-5, err_msg=name)
 
 
+def test_onnx_writer_refuses_weights_past_protobufs_2_gib(tmp_path: Path) -> None:
+    pytest.importorskip("onnx")
+    from lstm_shapes.files.onnxout import write_onnx
+
+    # By hand: W (1, 4·8192, 8192) and R the same, float32: 2 · 4 · 8192² · 4 bytes = 2 GiB, one byte over the limit.
+    cfg = Config(input=8192, hidden=8192, framework="onnx", bias=False)
+    target = Target("onnx", (TargetLayer("", cfg, build(cfg).weights),), "float32")
+    with pytest.raises(FileFormatError, match=r"at most 2 GiB in one file and these weights take 2\.0 GiB"):
+        write_onnx(str(tmp_path / "model.onnx"), target, iter(()))
+    assert not (tmp_path / "model.onnx").exists()
+
+
 def test_onnx_writer_refuses_two_layers_under_one_prefix(tmp_path: Path) -> None:
     pytest.importorskip("onnx")
     from lstm_shapes.files.onnxout import write_onnx

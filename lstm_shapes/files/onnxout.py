@@ -37,7 +37,7 @@ def write_onnx(path: str, target: Target, tensors: Tensors) -> None:
         raise FileFormatError(f".onnx holds {', '.join(DTYPES)} weights, not {target.dtype}")
     try:  # imported by its statement: the library shares its name with a framework, which only frameworks/ may spell
         import onnx
-        from onnx import helper, numpy_helper
+        from onnx import helper
     except ImportError:
         raise FileFormatError(f"writing ONNX models needs the onnx package: {INSTALL_HINT}") from None
     import numpy as np
@@ -50,15 +50,20 @@ def write_onnx(path: str, target: Target, tensors: Tensors) -> None:
     graph = _Graph(helper, elem)
     for layer in target.layers:
         graph.layer(layer.prefix, layer.config, layer.weights)
-    names = [*graph.values, *(w.name for w in target.weights)]
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise FileFormatError(f"two of the converted layers would hold {twice[0]}: each needs a prefix of its own")
-    initializers = [numpy_helper.from_array(np.ascontiguousarray(array, dtype=target.dtype), w.name)
-                    for w, array in _ordered(target, tensors)]
-    model = helper.make_model(
-        helper.make_graph(graph.nodes, "lstm_shapes", graph.inputs, graph.outputs, initializers),
-        opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION, producer_name="lstm-shapes")
+    seen: set[str] = set()
+    for name in [*graph.values, *(w.name for w in target.weights)]:
+        if name in seen:
+            raise FileFormatError(f"two of the converted layers would hold {name}: each needs a prefix of its own")
+        seen.add(name)
+    model = helper.make_model(helper.make_graph(graph.nodes, "lstm_shapes", graph.inputs, graph.outputs),
+                              opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
+                              producer_name="lstm-shapes")
+    little = np.dtype(target.dtype).newbyteorder("<")
+    for w, array in _ordered(target, tensors):  # made in place: make_graph, make_model and append would copy each one
+        tensor = model.graph.initializer.add()
+        tensor.name, tensor.data_type = w.name, elem
+        tensor.dims.extend(array.shape)
+        tensor.raw_data = np.ascontiguousarray(array, dtype=little).tobytes()  # what numpy_helper.from_array stores
     onnx.save(model, path)
 
 
