@@ -3,7 +3,7 @@
 set -euo pipefail
 python3 -m venv .venv-tf
 .venv-tf/bin/pip install --quiet -e ".[test]" "tensorflow-cpu==2.21.0" "tf-keras==2.21.0" numpy
-TF_CPP_MIN_LOG_LEVEL=3 .venv-tf/bin/python -m pytest -q -p no:cacheprovider tests/test_tf_keras.py tests/test_tf1.py
+TF_CPP_MIN_LOG_LEVEL=3 .venv-tf/bin/python -m pytest -q -p no:cacheprovider tests/test_tf_keras.py tests/test_tf1.py tests/test_tf_keras_writers.py
 # The committed tf.keras 2 files that the main suite reads (tests/files/keras2*) are made again here by the real
 # tf_keras and must come out the same, byte for byte.
 before=$(mktemp -d)

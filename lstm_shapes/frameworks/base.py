@@ -98,6 +98,12 @@ class Framework:
     layer_classes: dict[str, str] = {}
     arguments: dict[str, str] = {}
 
+    # The files `lstm-shapes convert` writes that only some conventions fill (safetensors and npz take any).
+    keras_h5 = False  # Keras' h5 weights, its layers numbered as Keras numbers them
+    cell_scope = False  # (Keras) a layer keeps its variables in a cell of its own: `lstm/lstm_cell/kernel`
+    onnx_model = False  # an ONNX model of the recurrent operators, its initializers under these names
+    nested_names = False  # names whose '/' nest a tree of dicts, as a Flax msgpack holds it (see tree_keys)
+
     @property
     def has_layout_choice(self) -> bool:
         return len(self.batch_first_choices) > 1
@@ -191,6 +197,10 @@ class Framework:
         if self.head_transposed:
             return [weight(config, matrix, name, (O, width), [Block("head_W", "", "", (None, None), True)]), *bias]
         return [weight(config, matrix, name, (width, O), [Block("head_W", "", "", (None, None), False)]), *bias]
+
+    def tree_keys(self, name: str) -> tuple[str, ...]:
+        """The keys of the nested dicts that hold a tensor, for a convention with `nested_names`."""
+        return tuple(name.split("/"))
 
     def constructor(self, config: Config) -> tuple[str, ...]:
         """The line(s) of code that build the layer(s) in the framework, one per module the user writes."""

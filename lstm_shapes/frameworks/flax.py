@@ -54,6 +54,7 @@ class Flax(Framework):
     head_transposed = False
     head_name = "head"
     concat = "xh"  # the cell sums dense_i(inputs) + dense_h(h), input first
+    nested_names = True  # the param tree's keys, joined by '/'
 
     def gate_biases(self, config: Config, gate: str) -> int:
         # GRUCell's candidate has in/bias outside r ⊙ (...) and hn/bias inside it.

@@ -48,6 +48,7 @@ class Haiku(Framework):
     every_step_text = "outputs"
     concat = "xh"  # hk.LSTM reads concatenate([inputs, prev_state.hidden])
     forget_bias = 1.0  # hk.LSTM: f = sigmoid(f + 1)
+    nested_names = True  # the params dict: {module name: {parameter name: array}}
     head_prefix = "linear/"
     head_transposed = False  # hk.Linear keeps w (in, out)
     head_words = ("w", "b")
@@ -55,6 +56,11 @@ class Haiku(Framework):
     library = "Haiku"
     layer_classes = CLASSES
     arguments = {"hidden": "hidden_size"}
+
+    def tree_keys(self, name: str) -> tuple[str, ...]:
+        # A module's name keeps its '/' (`lstm/linear`): only the parameter's name is a key below it.
+        module, _, param = name.rpartition("/")
+        return (module, param) if module else (param,)
 
     def biases_per_gate(self, config: Config) -> int:
         return 2 if config.cell == "rnn" else 1  # VanillaRNN's double_bias=True: one per hk.Linear

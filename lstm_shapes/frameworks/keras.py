@@ -49,8 +49,9 @@ class Keras(Framework):
 
     # How the variables are named: each cell's layer, whether the cell has a scope of its own
     # (`lstm/lstm_cell/kernel`), and what follows the name (tf.keras 2's `:0`).
-    layer_names = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}
+    layer_names = {"lstm": "lstm", "gru": "gru", "rnn": "simple_rnn"}  # also the layers' h5 groups
     cell_scope = True
+    keras_h5 = True
     suffix = ""
 
     def tensor_name(self, config: Config, layer: int | None, direction: int | None, kind: str) -> str:

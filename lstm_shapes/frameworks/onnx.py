@@ -34,6 +34,7 @@ class ONNX(Framework):
     batch_first_default = False
     head_reads_texts = ("Y[-1]", "Y_h")
     directions_in_one_tensor = True
+    onnx_model = True
 
     def biases_per_gate(self, config: Config) -> int:
         return 2 if config.bias else 0  # Wb and Rb
