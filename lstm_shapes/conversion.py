@@ -129,6 +129,9 @@ def _numpy_dtype(name: str) -> Any:
 
 def _fill(view: Any, src: Tensors, name: str, block: Block, direction: int, sign: int) -> None:
     """Copy a source block into `view`, the target block in the common orientation (W as (in, h))."""
+    if block.cudnn:  # a reshape, not a transpose: the block is read whole
+        view[...] = _whole(src, name, block, direction) * sign
+        return
     for a, b, rows in _pieces(src, name, block, direction):
         rows = -rows if sign < 0 else rows
         if block.transposed:
@@ -143,6 +146,8 @@ def _whole(src: Tensors, name: str, block: Block, direction: int) -> Any:
 
     parts = [np.asarray(rows, dtype=np.float64) for _, _, rows in _pieces(src, name, block, direction)]
     piece = np.concatenate(parts, axis=0)
+    if block.cudnn:  # cuDNN's (out, in) matrix in the block's C-order elements
+        return piece.reshape(piece.shape[1], piece.shape[0]).T
     return piece.T if block.transposed else piece
 
 
@@ -308,16 +313,22 @@ def convert_layer(pair: Pair, dtype: str, forget_bias: float) -> Iterator[tuple[
                     continue
                 name, src_block, src_d = _source_block(source, key)
                 sign = -1 if pair.source.negated(block.gate) != target.negated(block.gate) else 1
-                _fill(view, pair.source.tensors, name, src_block, src_d, sign)
+                if block.cudnn:  # filled in the common orientation, then laid out as cuDNN's matrix
+                    common = np.zeros(view.shape)  # a cuDNN block has the common form's shape
+                    _fill(common, pair.source.tensors, name, src_block, src_d, sign)
+                    view[...] = np.ascontiguousarray(common.T).reshape(view.shape)
+                else:
+                    _fill(view, pair.source.tensors, name, src_block, src_d, sign)
         pair.source.tensors.forget()
         yield w.name, out
 
 
 def _view(array: Any, block: Block, direction: int) -> Any:
+    """The target block as a view: in the common orientation, or as stored for a cuDNN block (filled apart)."""
     index = tuple(slice(None) if i is None else slice(*i) if isinstance(i, tuple) else direction if i == "d" else i
                   for i in block.at)
     piece = array[index]
-    return piece.T if block.transposed else piece
+    return piece.T if block.transposed and not block.cudnn else piece
 
 
 def _source_block(source: dict[Key, tuple[str, Block, int]], key: Key) -> tuple[str, Block, int]:
@@ -362,6 +373,8 @@ class _Lazy:
     def __rmatmul__(self, x: Any) -> Any:
         import numpy as np
 
+        if self.block.cudnn:
+            return x @ _whole(self.side.tensors, self.name, self.block, self.direction) * self.sign
         out: Any = None
         for a, b, rows in _pieces(self.side.tensors, self.name, self.block, self.direction):
             rows = np.asarray(rows, dtype=np.float64)

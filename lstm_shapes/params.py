@@ -27,6 +27,9 @@ class Block(NamedTuple):
     letter: str  # the framework's own letter for the gate, e.g. Keras' "c" for g_t
     at: Index  # where in the tensor, one item per axis
     transposed: bool  # stored as (out, in), as PyTorch and ONNX do
+    # cuDNN's layout (tf.keras' CuDNN layers): the block's elements, in C order, are cuDNN's (out, in) matrix, which
+    # a square block shows transposed and another shows reshaped; its shape is the one an untransposed block has.
+    cudnn: bool = False
 
     @property
     def label(self) -> str:

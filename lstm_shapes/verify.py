@@ -60,12 +60,18 @@ class Result:
 # --- Reading the framework's tensors as per-gate blocks ----------------------------------------
 
 
-def _take(array: np.ndarray, block: Block, direction: int) -> Any:
+def _take(array: np.ndarray, block: Block, direction: int, *, stored: bool = False) -> Any:
+    """The block in the step's orientation (W as (in, h)); `stored` keeps it as the tensor holds it (a view)."""
     index: Any = tuple(
         slice(None) if item is None else slice(*item) if isinstance(item, tuple) else direction if item == "d" else item
         for item in block.at
     )
     piece = array[index]
+    if stored:
+        return piece
+    if block.cudnn:  # cuDNN's (out, in) matrix in the block's C-order elements: a copy, not a view
+        rows, cols = piece.shape
+        return piece.copy().reshape(cols, rows).T
     return piece.T if block.transposed else piece
 
 
@@ -422,7 +428,7 @@ def _coverage(weight: Weight) -> Check:
     counter = np.zeros(weight.shape, dtype=np.uint8)
     for block in weight.blocks:
         for direction in range(weight.stacked_directions):
-            view = _take(counter, block, direction)
+            view = _take(counter, block, direction, stored=True)
             view += 1
     want = f"{_values(weight.params)}, each in one block"
     if counter.min() == counter.max() == 1:  # two quick passes; count the faults only when there are some

@@ -66,17 +66,20 @@ def config_kwargs(config: Config) -> dict[str, object]:
     return {k: getattr(config, k) for k in keys}
 
 
-def to_plain(config: Config, values: list) -> list:  # type: ignore[type-arg]
-    """CuDNN weights as tf_keras loads them into LSTM / GRU(reset_after=True)."""
+def to_plain(config: Config, values: list, plain) -> list:  # type: ignore[type-arg,no-untyped-def]
+    """CuDNN weights as tf_keras itself converts them when it loads them into LSTM / GRU(reset_after=True): its
+    legacy loader's own conversion (each gate's kernel from cuDNN's layout, the biases summed or stacked)."""
     if config.convention.short != "CuDNN":
         return values
-    out = []
-    for v in values:
-        if v.ndim == 1 and v.shape[0] in {2 * config.gates * h for h in config.sizes}:
-            half = v.shape[0] // 2
-            v = v[:half] + v[half:] if config.cell == "lstm" else v.reshape(2, half)
-        out.append(v)
-    return out
+    from tf_keras.src.saving.legacy import hdf5_format
+
+    out, i = [], 0
+    for layer in plain.layers:
+        n = len(layer.weights)
+        if n and i < len(values):
+            out += hdf5_format.preprocess_weights_for_loading(layer, values[i:i + n])
+            i += n
+    return out + values[i:]
 
 
 def record(config: Config, seed: int) -> dict[str, object]:
@@ -88,7 +91,7 @@ def record(config: Config, seed: int) -> dict[str, object]:
     model.set_weights(values)
     xs = rng.standard_normal((BATCH, STEPS, config.input)).astype(np.float32)
     got = model_for(config, sequences=True, plain=True)
-    got.set_weights(to_plain(config, values))
+    got.set_weights(to_plain(config, values, got))
     seq, *states = [np.asarray(t) for t in got(xs)]
     sides = ("forward_", "backward_") if config.bidirectional else ("",)
     kinds = ("state_h", "state_c") if config.cell == "lstm" else ("state_h",)
@@ -96,7 +99,7 @@ def record(config: Config, seed: int) -> dict[str, object]:
     head = model_for(config, sequences=False, plain=True)
     head_names = [w.name for w in head.weights][len(values):]
     head_values = [rng.uniform(-0.5, 0.5, tuple(w.shape)).astype(np.float32) for w in head.weights[len(values):]]
-    head.set_weights(to_plain(config, values) + head_values)
+    head.set_weights(to_plain(config, values, head) + head_values)
     result = np.asarray(head(xs))
     outputs["logits" if config.out is not None else "output"] = result
     if config.out is not None:  # the output itself, without the head

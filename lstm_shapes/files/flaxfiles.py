@@ -256,7 +256,10 @@ def _array(path: str, msgpack: Any, name: str, shape: tuple[int, ...], dtype: st
         count *= d
     if flat.size != count:
         raise _fail(path, f"the file changed since it was read: {name} no longer has shape {shape}")
-    return flat.reshape(shape).copy()  # its own writable memory, not the payload's
+    try:
+        return flat.reshape(shape).copy()  # its own writable memory, not the payload's
+    except ValueError:  # an empty array whose other sides multiply past what numpy can index
+        raise _fail(path, f"{name} has shape {shape}, which numpy cannot hold") from None
 
 
 def read_msgpack(path: str) -> ModelFile:

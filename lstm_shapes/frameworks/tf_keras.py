@@ -3,7 +3,8 @@
 The layers and their arithmetic are Keras 3's; what differs is how `model.weights` names them: by
 the variable's graph name, `lstm/lstm_cell/kernel:0`. The CuDNN layers have no cell: their
 variables hang off the layer (`cu_dnnlstm/kernel:0`), and their bias is one vector holding the
-input-side biases, then the recurrent-side ones, in the gate order cuDNN is fed.
+input-side biases, then the recurrent-side ones, in the gate order cuDNN is fed. Inside each gate's
+columns the kernels hold cuDNN's own (h, in) matrices in C order (`Block.cudnn`).
 """
 
 from __future__ import annotations
@@ -63,9 +64,12 @@ class TfKerasCuDNN(TfKeras):
             for d in range(config.directions):
                 def named(kind: str) -> str:
                     return self.tensor_name(config, k, d, kind)
-                out.append(weight(config, named("kernel"), part, (inp, g * hk), self.side_by_side(config, "W", layer=k), k, d))
-                out.append(weight(config, named("recurrent_kernel"), part, (hk, g * hk),
-                                  self.side_by_side(config, "U", layer=k), k, d))
+                # Each gate's block holds the matrix cuDNN is fed, (h, in) in C order, in a block of Keras' shape:
+                # tf_keras' loader reshapes the kernel's and transposes the recurrent kernel's when it converts them.
+                kernel = [b._replace(cudnn=True) for b in self.side_by_side(config, "W", layer=k)]
+                recurrent = [b._replace(cudnn=True) for b in self.side_by_side(config, "U", layer=k)]
+                out.append(weight(config, named("kernel"), part, (inp, g * hk), kernel, k, d))
+                out.append(weight(config, named("recurrent_kernel"), part, (hk, g * hk), recurrent, k, d))
                 h = config.layer_hidden(k)
                 halves = [b._replace(at=((b.at[0][0] + s * g * h, b.at[0][1] + s * g * h),))
                           for s, kind in enumerate(("bx", "bh")) for b in self.side_by_side(config, kind, rows=(), layer=k)]
@@ -73,4 +77,7 @@ class TfKerasCuDNN(TfKeras):
         return tuple(out + self.dense_head(config))
 
     def weight_notes(self, config: Config) -> list[str]:
-        return ["CuDNNLSTM and CuDNNGRU run on a GPU only; their weights can be built and loaded on a CPU."]
+        return ["CuDNNLSTM and CuDNNGRU run on a GPU only; their weights can be built and loaded on a CPU.",
+                "Each gate's columns of kernel and recurrent_kernel hold the matrix cuDNN is fed, (h, in) in C order: "
+                "the recurrent block is that matrix, the kernel's block it reshaped to (in, h). tf_keras' loader "
+                "converts both when it loads CuDNN weights into LSTM or GRU."]
