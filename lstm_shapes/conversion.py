@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
     from .params import Block, Weight
 
-CHUNK = 8 << 20  # bytes read at a time from a source tensor
+CHUNK = 256 << 10  # bytes read at a time from a tensor: a piece and its float64 copy stay in the CPU caches
+BAND = 64  # rows transposed at a time: a band's rows and columns stay in the CPU's caches
 BIASES = ("b", "bx", "bh")
 INPUT_SIDE = ("b", "bx")  # a bias added with W·x; "bh" is added with U·h (inside the reset product for a GRU)
 CELL_WORDS = {"lstm": "LSTM", "gru": "GRU", "rnn": "simple RNN"}
@@ -134,10 +135,11 @@ def _fill(view: Any, src: Tensors, name: str, block: Block, direction: int, sign
         return
     for a, b, rows in _pieces(src, name, block, direction):
         rows = -rows if sign < 0 else rows
-        if block.transposed:
-            view[:, a:b] = rows.T
-        else:
+        if not block.transposed:
             view[a:b] = rows
+            continue
+        for r in range(0, b - a, BAND):  # numpy's transposing copy of a whole chunk strides badly through memory
+            view[:, a + r:min(b, a + r + BAND)] = rows[r:r + BAND].T
 
 
 def _whole(src: Tensors, name: str, block: Block, direction: int) -> Any:
@@ -295,32 +297,38 @@ class Pair:
 
 def convert_layer(pair: Pair, dtype: str, forget_bias: float) -> Iterator[tuple[str, Any]]:
     """The target's tensors, one at a time, in the target's order, as arrays of `dtype`."""
-    import numpy as np
-
-    source = pair.source.blocks
     biases = _biases(pair.source)
     target = Side(pair.target, {}, pair.source.tensors, forget_bias)
-    np_dtype = _numpy_dtype(dtype)
     for w in pair.target_weights:
-        out = np.zeros(w.shape, dtype=np_dtype)
-        for d in _directions(w):
-            for block in w.blocks:
-                view = _view(out, block, d)
-                key = (int(w.layer or 0), d, block.kind, block.gate)
-                if block.kind in BIASES:
-                    value = _target_bias(pair, target, biases, key)
-                    view[...] = value.astype(np_dtype)
-                    continue
-                name, src_block, src_d = _source_block(source, key)
-                sign = -1 if pair.source.negated(block.gate) != target.negated(block.gate) else 1
-                if block.cudnn:  # filled in the common orientation, then laid out as cuDNN's matrix
-                    common = np.zeros(view.shape)  # a cuDNN block has the common form's shape
-                    _fill(common, pair.source.tensors, name, src_block, src_d, sign)
-                    view[...] = np.ascontiguousarray(common.T).reshape(view.shape)
-                else:
-                    _fill(view, pair.source.tensors, name, src_block, src_d, sign)
+        out = _target_tensor(pair, target, biases, w, _numpy_dtype(dtype))
         pair.source.tensors.forget()
         yield w.name, out
+        del out  # not held while the next tensor is made
+
+
+def _target_tensor(pair: Pair, target: Side, biases: dict[tuple[int, int, str], tuple[Any, Any]], w: Weight,
+                   np_dtype: Any) -> Any:
+    """One target tensor, every block of it filled from the source's blocks or biases."""
+    import numpy as np
+
+    out = np.zeros(w.shape, dtype=np_dtype)
+    for d in _directions(w):
+        for block in w.blocks:
+            view = _view(out, block, d)
+            key = (int(w.layer or 0), d, block.kind, block.gate)
+            if block.kind in BIASES:
+                value = _target_bias(pair, target, biases, key)
+                view[...] = value.astype(np_dtype)
+                continue
+            name, src_block, src_d = _source_block(pair.source.blocks, key)
+            sign = -1 if pair.source.negated(block.gate) != target.negated(block.gate) else 1
+            if block.cudnn:  # filled in the common orientation, then laid out as cuDNN's matrix
+                common = np.zeros(view.shape)  # a cuDNN block has the common form's shape
+                _fill(common, pair.source.tensors, name, src_block, src_d, sign)
+                view[...] = np.ascontiguousarray(common.T).reshape(view.shape)
+            else:
+                _fill(view, pair.source.tensors, name, src_block, src_d, sign)
+    return out
 
 
 def _view(array: Any, block: Block, direction: int) -> Any:
@@ -362,66 +370,126 @@ def _target_bias(pair: Pair, target: Side, biases: dict[tuple[int, int, str], tu
 # --- the proof ----------------------------------------------------------------------------------
 
 
-class _Lazy:
-    """A W, U or projection block that multiplies without being held: `x @ block` reads it in chunks."""
+class _Region:
+    """The part of a tensor that a cell's W (or U, or projection) blocks of every gate share, multiplied whole:
+    `times(x)` reads it once, in chunks, for all the gates' columns at once. Products are kept by input, and
+    `prime` makes those of every step's input in one pass."""
 
-    __array_ufunc__ = None  # numpy hands `x @ self` to __rmatmul__
+    def __init__(self, tensors: Tensors, name: str, block: Block, direction: int) -> None:
+        self.tensors, self.name, self.block, self.direction = tensors, name, block, direction
+        self.products: dict[int, tuple[Any, Any]] = {}  # id(input) → (the input, its product)
 
-    def __init__(self, side: Side, name: str, block: Block, direction: int, sign: int) -> None:
-        self.side, self.name, self.block, self.direction, self.sign = side, name, block, direction, sign
+    def times(self, x: Any) -> Any:
+        kept = self.products.get(id(x))  # x is kept with its product, so no other array can have its id meanwhile
+        if kept is None:
+            kept = self.products[id(x)] = (x, self._multiply(x))
+        return kept[1]
 
-    def __rmatmul__(self, x: Any) -> Any:
+    def prime(self, inputs: list[Any]) -> None:
+        """The products of several inputs (a sequence's steps), from one pass over the tensor."""
         import numpy as np
 
-        if self.block.cudnn:
-            return x @ _whole(self.side.tensors, self.name, self.block, self.direction) * self.sign
+        product = self._multiply(np.concatenate(inputs))
+        start = 0
+        for x in inputs:
+            self.products[id(x)] = (x, product[start:start + len(x)])
+            start += len(x)
+
+    def _multiply(self, x: Any) -> Any:
+        import numpy as np
+
         out: Any = None
-        for a, b, rows in _pieces(self.side.tensors, self.name, self.block, self.direction):
+        for a, b, rows in _pieces(self.tensors, self.name, self.block, self.direction):
             rows = np.asarray(rows, dtype=np.float64)
             if self.block.transposed:  # stored rows are the common form's columns
-                part = x @ rows.T
                 if out is None:
-                    out = np.zeros((x.shape[0], self.width()))
-                out[:, a:b] = part
+                    out = np.empty((x.shape[0], _rows(self.tensors, self.name, self.block, self.direction)))
+                out[:, a:b] = (rows @ x.T).T  # (rows, in) @ (in, n): BLAS's fast case, unlike (n, in) @ (in, rows)
             else:  # stored rows are the common form's rows: the input's features a:b
                 part = x[:, a:b] @ rows
                 out = part if out is None else out + part
-        return out * self.sign
-
-    def width(self) -> int:
-        shape = self.side.tensors.shapes[self.name]
-        items = [self.direction if i == "d" else i for i in self.block.at]
-        k = next(j for j, i in enumerate(items) if not isinstance(i, int))
-        first = items[k]
-        return first[1] - first[0] if isinstance(first, tuple) else shape[k]
+        return out
 
 
-def _cell_params(side: Side, layer: int, direction: int) -> dict[str, Any]:
-    """The blocks verify's cell reads, {kind: {gate: block}}, as this side stores them: nothing folded or negated."""
+class _Lazy:
+    """A W, U or projection block that multiplies without being held: `x @ block` is its columns of `x @ region`."""
+
+    __array_ufunc__ = None  # numpy hands `x @ self` to __rmatmul__
+
+    def __init__(self, region: _Region, columns: tuple[int, int] | None) -> None:
+        self.region, self.columns = region, columns
+
+    def __rmatmul__(self, x: Any) -> Any:
+        product = self.region.times(x)
+        return product if self.columns is None else product[:, self.columns[0]:self.columns[1]]
+
+
+def _rows(tensors: Tensors, name: str, block: Block, direction: int) -> int:
+    """How many rows of the tensor a block spans, on its first axis that is not a fixed index."""
+    items = [direction if i == "d" else i for i in block.at]
+    k = next(j for j, i in enumerate(items) if not isinstance(i, int))
+    first = items[k]
+    return first[1] - first[0] if isinstance(first, tuple) else tensors.shapes[name][k]
+
+
+class _Held:
+    """A block read whole (cuDNN's reshaped matrices, which no region of columns describes)."""
+
+    __array_ufunc__ = None
+
+    def __init__(self, piece: Any) -> None:
+        self.piece = piece
+
+    def __rmatmul__(self, x: Any) -> Any:
+        return x @ self.piece
+
+
+def _lazy(regions: dict[tuple[Any, ...], _Region], tensors: Tensors, name: str, block: Block,
+          direction: int) -> _Lazy | _Held:
+    """The block as its columns of the region it shares with the other gates' blocks (the output axis made whole)."""
+    if block.cudnn:
+        return _Held(_whole(tensors, name, block, direction))
+    items = [direction if i == "d" else i for i in block.at]
+    axes = [j for j, i in enumerate(items) if not isinstance(i, int)]
+    out = axes[0] if block.transposed else axes[-1]  # the axis the gates are stacked on
+    columns = items[out]
+    whole = block._replace(gate="", at=tuple(None if j == out else i for j, i in enumerate(block.at)))
+    key = (name, whole.kind, whole.at, whole.transposed, direction)
+    if key not in regions:
+        regions[key] = _Region(tensors, name, whole, direction)
+    return _Lazy(regions[key], columns if isinstance(columns, tuple) else None)
+
+
+def _cell_params(side: Side, layer: int, direction: int) -> tuple[dict[str, Any], list[_Region]]:
+    """The blocks verify's cell reads, {kind: {gate: block}}, as this side stores them: nothing folded or negated;
+    and the regions its W blocks share, to prime with every step's input."""
     params: dict[str, Any] = {}
+    regions: dict[tuple[Any, ...], _Region] = {}
     for (k, d, kind, gate), (name, block, di) in side.blocks.items():
         if (k, d) != (layer, direction):
             continue
         if kind in ("W", "U", "proj"):
-            value: Any = _Lazy(side, name, block, di, 1)
+            value: Any = _lazy(regions, side.tensors, name, block, di)
         else:  # biases and peepholes: vectors
             value = _whole(side.tensors, name, block, di)
         if kind == "proj":
             params["proj"] = value
         else:
             params.setdefault(kind, {})[gate] = value
-    return params
+    return params, [region for region in regions.values() if region.block.kind == "W"]
 
 
-def _cell(side: Side, layer: int, direction: int) -> Any:
-    """verify's cell as this side's convention computes it, with the run-time forget bias it is given."""
+def _cell(side: Side, layer: int, direction: int) -> tuple[Any, list[_Region]]:
+    """verify's cell as this side's convention computes it, with the run-time forget bias it is given; and its
+    input-side regions."""
     from .verify import _Cell
 
     own = side.convention
     convention = SimpleNamespace(concat=own.concat, forget_bias=side.forget_bias, gru_z_keeps=own.gru_z_keeps,
                                  rnn_activation=own.rnn_activation)
     config = SimpleNamespace(cell=side.config.cell, reset_after=side.config.reset_after, convention=convention)
-    return _Cell(SimpleNamespace(config=config), _cell_params(side, layer, direction))  # type: ignore[arg-type]
+    params, inputs = _cell_params(side, layer, direction)
+    return _Cell(SimpleNamespace(config=config), params), inputs  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -456,6 +524,24 @@ def tolerance(config: Config, dtype: str, largest_bias: float = 0.0) -> float:
     return eps * (1 + largest_bias) * config.layers * STEPS + 16 * EPSILON["float64"] * fan_in
 
 
+def run_cell(side: Side, layer: int, direction: int, xs: Any, h0: Any, c0: Any) -> tuple[Any, Any, Any]:
+    """One layer and direction of a side over the sequence xs (steps, batch, in), backwards for direction 1, from
+    (h0, c0): the outputs at every step (in xs' order) and the final h and c (None but for an LSTM)."""
+    import numpy as np
+
+    cell, regions = _cell(side, layer, direction)
+    steps = [xs[t] for t in range(len(xs))]  # the very arrays each step gets: W's products are kept by them
+    for region in regions:
+        region.prime(steps)  # x @ W for every step in one pass over W
+    h, c = h0, c0
+    seq: list[Any] = [None] * len(steps)
+    for t in (range(len(steps)) if direction == 0 else reversed(range(len(steps)))):
+        v = cell.step(steps[t], h, c)
+        h, c = v["h_t"], v.get("c_t")
+        seq[t] = h
+    return np.stack(seq), h, c
+
+
 def prove(source: Side, target: Side, dtype: str, seed: int = 0) -> Proof:
     """Run the source and the target, layer by layer and direction by direction, and compare."""
     import numpy as np
@@ -473,22 +559,14 @@ def prove(source: Side, target: Side, dtype: str, seed: int = 0) -> Proof:
             h0 = rng.standard_normal((BATCH, cfg.layer_recurrent(k))) * 0.5
             c0 = rng.standard_normal((BATCH, cfg.layer_hidden(k))) * 0.5 if cfg.cell == "lstm" else None
             for i, side in enumerate((source, target)):
-                cell = _cell(side, k, d)
-                h, c = h0, c0
-                seq: list[Any] = [None] * STEPS
-                for t in (range(STEPS) if d == 0 else reversed(range(STEPS))):
-                    v = cell.step(ins[i][t], h, c)
-                    h, c = v["h_t"], v.get("c_t")
-                    seq[t] = h
-                outs[i].append((np.stack(seq), h, c))
+                outs[i].append(run_cell(side, k, d, ins[i], h0, c0))
             (ys, hs, cs), (yt, ht, ct) = outs[0][-1], outs[1][-1]
             worst_out = max(worst_out, float(np.abs(ys - yt).max()))
             worst_state = max(worst_state, float(np.abs(hs - ht).max()))
             if cs is not None:
                 worst_state = max(worst_state, float(np.abs(cs - ct).max()))
         ins = [merge(cfg, [y for y, _, _ in outs[i]], np) for i in (0, 1)]
-    sums = [abs(float((x + h).max())) for x, h in _biases(source).values()] + [
-        abs(float((x + h).min())) for x, h in _biases(source).values()]
+    sums = [float(abs(x + h).max()) for x, h in _biases(source).values()]  # what a target may round when summing
     return Proof(worst_out, worst_state, tolerance(cfg, dtype, max(sums, default=0.0)))
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import random
 import struct
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
+
+from lstm_shapes.errors import FileFormatError
 
 FILES = Path(__file__).parent / "files"
 RECORDED: dict[str, Any] = json.loads((FILES / "recorded.json").read_text(encoding="utf-8"))
@@ -22,6 +26,29 @@ def recorded(prefix: str) -> list[str]:
 def as_floats(array: Any) -> np.ndarray:
     """An array's values as float64 (bfloat16 through its float32 value), flattened."""
     return np.asarray(array).astype(np.float32 if array.dtype.name == "bfloat16" else array.dtype).astype(np.float64).reshape(-1)
+
+
+def check_ranges(model: Any, name: str, expected: Any, tries: int = 12) -> None:
+    """`model.ranges[name]` reads the expected values (an array as saved) for random flat C-order ranges, in the
+    tensor's own dtype and native byte order, and refuses ranges outside the tensor in one line."""
+    flat = np.ascontiguousarray(expected).reshape(-1)
+    read = model.ranges[name]
+    chosen = random.Random(name)
+    spans = [(0, flat.size), (flat.size, 0)]
+    for _ in range(tries):
+        start = chosen.randint(0, flat.size)
+        spans.append((start, chosen.randint(0, flat.size - start)))
+    for start, count in spans:
+        got = read(start, count)
+        assert got.dtype.name == model.tensors[name].dtype and got.dtype.isnative and got.shape == (count,), name
+        want = flat[start : start + count]
+        if "V" in (got.dtype.kind, want.dtype.kind):  # ml_dtypes' floats: compared through their float values
+            got, want = as_floats(got), as_floats(want)
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    for start, count in ((0, flat.size + 1), (flat.size, 1), (-1, 1), (1, -1)):
+        with pytest.raises(FileFormatError) as caught:
+            read(start, count)
+        assert "\n" not in str(caught.value) and f" of {name} were asked for" in str(caught.value)
 
 
 class Pickle:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from files_helpers import FILES, RECORDED, as_floats, recorded
+from files_helpers import FILES, RECORDED, as_floats, check_ranges, recorded
 from lstm_shapes.errors import FileFormatError
 from lstm_shapes.files import read
 
@@ -64,6 +64,11 @@ def test_an_npz_archive_gives_every_array(tmp_path: Path, save: Any) -> None:
         loaded = model.load(name)
         assert loaded.dtype == array.dtype
         np.testing.assert_array_equal(loaded, array)
+    # ranged reads where a member is stored (savez) and in C order: its bytes are then the values' flat order
+    ranged = [name for name in ARRAYS if save is np.savez and name != "fortran"]
+    assert list(model.ranges) == ranged
+    for name in ranged:
+        check_ranges(model, name, ARRAYS[name])
 
 
 @pytest.mark.parametrize("name", list(ARRAYS)[:-1])
@@ -73,6 +78,24 @@ def test_an_npy_file_is_one_tensor_named_after_the_file(tmp_path: Path, name: st
     assert list(model.tensors) == [name]
     assert (model.tensors[name].shape, model.tensors[name].dtype) == (ARRAYS[name].shape, ARRAYS[name].dtype.name)
     np.testing.assert_array_equal(model.load(name), ARRAYS[name])
+    if name == "fortran":  # stored column by column: no flat C-order ranges
+        assert model.ranges == {}
+    else:
+        check_ranges(model, name, ARRAYS[name])
+
+
+def test_ranged_reads_of_files_cut_after_reading_are_one_line_errors(tmp_path: Path) -> None:
+    values = np.arange(10, dtype=np.float32)
+    np.save(tmp_path / "w.npy", values)
+    np.savez(tmp_path / "w.npz", w=values)
+    for path in (tmp_path / "w.npy", tmp_path / "w.npz"):
+        model = read(path)
+        whole = path.read_bytes()
+        end = whole.index(values.tobytes()) + values.nbytes
+        path.write_bytes(whole[: end - 8])  # the last two elements are gone (and the npz's directory)
+        np.testing.assert_array_equal(model.ranges["w"](2, 6), values[2:8])
+        with pytest.raises(FileFormatError, match=r"w\.np.: the data of w ends early \(truncated file\)$"):
+            model.ranges["w"](2, 7)
 
 
 def test_header_versions_two_and_three(tmp_path: Path) -> None:

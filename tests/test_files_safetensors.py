@@ -15,7 +15,7 @@ import pytest
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy", reason="safetensors is not installed (pip install safetensors)")
 
-from files_helpers import FILES, RECORDED, as_floats, recorded  # noqa: E402
+from files_helpers import FILES, RECORDED, as_floats, check_ranges, recorded  # noqa: E402
 from lstm_shapes.errors import FileFormatError  # noqa: E402
 from lstm_shapes.files import read  # noqa: E402
 
@@ -61,6 +61,26 @@ def test_a_file_saved_by_the_library(tmp_path: Path) -> None:
         loaded = model.load(name)
         assert loaded.dtype == array.dtype
         np.testing.assert_array_equal(loaded, array)
+        check_ranges(model, name, array)
+
+
+def test_ranged_reads_of_a_file_changed_after_reading_are_one_line_errors(tmp_path: Path) -> None:
+    path = tmp_path / "m.safetensors"
+    values = np.arange(24, dtype=np.float32)
+    safetensors_numpy.save_file({"w": values}, str(path))
+    good = path.read_bytes()
+    cut, lying, garbage = read(path), read(path), read(path)  # each reads the header again at its first range
+    path.write_bytes(good[:-8])  # the last two elements are gone
+    np.testing.assert_array_equal(cut.ranges["w"](0, 22), values[:22])
+    with pytest.raises(FileFormatError, match=r"m\.safetensors: the data of w ends early \(truncated file\)$"):
+        cut.ranges["w"](20, 3)
+    path.write_bytes(good.replace(b'"data_offsets":[0,96]', b'"data_offsets":[0,92]'))  # the header now lies
+    assert "invalid shape, data type, or offset" in one_line_error(path)  # the library refuses it when read
+    with pytest.raises(FileFormatError, match="the header's data_offsets of w do not fit its shape and dtype$"):
+        lying.ranges["w"](0, 1)  # and so does a ranged read of the file read before it changed
+    path.write_bytes(b"\xff" * 16)
+    with pytest.raises(FileFormatError, match="m.safetensors: the header cannot be read again"):
+        garbage.ranges["w"](0, 1)
 
 
 def write_shards(folder: Path, shards: dict[str, dict[str, np.ndarray]], weight_map: dict[str, str] | None = None) -> Path:
@@ -84,6 +104,7 @@ def test_a_sharded_checkpoint_reads_every_shard_in_weight_map_order(tmp_path: Pa
         for name, array in shard.items():
             assert model.tensors[name].shape == array.shape and model.tensors[name].dtype == array.dtype.name
             np.testing.assert_array_equal(model.load(name), array)
+            check_ranges(model, name, array)
 
 
 def test_sharded_checkpoints_that_do_not_add_up(tmp_path: Path) -> None:
@@ -145,4 +166,5 @@ def test_state_dicts_saved_by_safetensors_torch(tmp_path: Path) -> None:
             assert model.tensors[name].shape == tuple(tensor.shape)
             assert model.tensors[name].dtype == str(tensor.dtype).removeprefix("torch.")
             np.testing.assert_array_equal(as_floats(model.load(name)), tensor.float().numpy().astype(np.float64).reshape(-1))
+            check_ranges(model, name, tensor.float().numpy())
 

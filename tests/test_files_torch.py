@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from files_helpers import FILES, RECORDED, Pickle, as_floats, recorded, torch_zip
+from files_helpers import FILES, RECORDED, Pickle, as_floats, check_ranges, recorded, torch_zip
 from lstm_shapes.errors import FileFormatError
 from lstm_shapes.files import ModelFile, read
 from lstm_shapes.files.torch import read_torch
@@ -100,6 +100,10 @@ def check_against(model: ModelFile, tensors: dict[str, Any]) -> None:
         loaded = model.load(name)
         expected = tensor.detach().float() if tensor.dtype == torch.bfloat16 else tensor.detach()
         np.testing.assert_array_equal(as_floats(loaded), expected.numpy().astype(np.float64).reshape(-1), err_msg=name)
+        if tensor.is_contiguous():  # torch.save stores every storage uncompressed: ranged reads for each such tensor
+            check_ranges(model, name, expected.numpy())
+        else:
+            assert name not in model.ranges, name
 
 
 @pytest.mark.parametrize(("cell", "kwargs"), state_dict_cases())
@@ -423,6 +427,49 @@ def test_a_compressed_storage_member_loads_too(tmp_path: Path) -> None:
         archive.writestr("archive/data.pkl", data)
         archive.writestr("archive/data/0", np.arange(6, dtype="<f4").tobytes())
     np.testing.assert_array_equal(read(path).load("w"), np.arange(6, dtype=np.float32).reshape(2, 3).T)
+    assert "w" not in read(path).ranges  # a compressed member is read whole, through zipfile
+
+
+def test_ranged_reads_of_a_big_endian_archive_give_native_values(tmp_path: Path) -> None:
+    data = Pickle().raw(b"}(").str("w").tensor("0", (2, 3)).raw(b"u").done()
+    path = torch_zip(tmp_path / "big.pt", data, {"0": np.arange(6, dtype=">f4").tobytes()}, byteorder="big")
+    check_ranges(read(path), "w", np.arange(6, dtype=np.float32))
+
+
+def test_ranged_reads_of_a_file_cut_or_damaged_after_reading_are_one_line_errors(tmp_path: Path) -> None:
+    values = np.arange(40, dtype="<f4")
+    data = Pickle().raw(b"}(").str("w").tensor("0", (40,)).raw(b"u").done()
+    path = torch_zip(tmp_path / "m.pt", data, {"0": values.tobytes()})
+    whole = path.read_bytes()
+    start = whole.index(values.tobytes())
+    model = read(path)
+    path.write_bytes(whole[: start + 100])  # 25 elements left
+    np.testing.assert_array_equal(model.ranges["w"](20, 5), values[20:25])
+    with pytest.raises(FileFormatError, match=r"m\.pt: the data of w ends early \(truncated file\)$"):
+        model.ranges["w"](20, 6)
+    header = whole.rindex(b"PK\x03\x04", 0, start)  # the storage member's local header, before its data
+    path.write_bytes(whole[:header] + b"XX" + whole[header + 2 :])
+    with pytest.raises(FileFormatError, match="archive/data/0 has a damaged local header"):
+        read(path).ranges["w"](0, 1)
+    path.unlink()
+    with pytest.raises(FileFormatError, match="m.pt: the data of w cannot be read .no such file or directory.$"):
+        model.ranges["w"](0, 1)
+
+
+def test_ranged_reads_of_a_legacy_stream_cut_after_reading(tmp_path: Path) -> None:
+    torch = torch_or_skip()
+    tensors = {"a": torch.arange(6, dtype=torch.float32).reshape(2, 3), "b": torch.arange(5, dtype=torch.float64)}
+    torch.save(tensors, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    model = read(tmp_path / "old.pt")
+    check_against(model, tensors)
+    # The legacy format orders its storages by their ids' text, so a file of b alone puts b's data last.
+    torch.save({"b": tensors["b"]}, tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    model = read(tmp_path / "old.pt")
+    whole = (tmp_path / "old.pt").read_bytes()
+    (tmp_path / "old.pt").write_bytes(whole[:-8])  # b's last element is gone
+    np.testing.assert_array_equal(model.ranges["b"](0, 4), np.arange(4.0))
+    with pytest.raises(FileFormatError, match="the data of b ends early"):
+        model.ranges["b"](0, 5)
 
 
 def script_archive(path: Path, code: bytes | None) -> Path:

@@ -50,12 +50,39 @@ class ModelFile:
     warnings: list[str] = field(default_factory=list)
     # name -> a function that reads that tensor's data as a numpy array (for convert); absent where unreadable
     loaders: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
+    # name -> a function reading `count` elements from flat C-order element `start`, only those bytes from disk
+    ranges: dict[str, Callable[[int, int], Any]] = field(default_factory=dict, repr=False)
 
     def load(self, name: str) -> Any:
         """The tensor's data as a numpy array, read from the file only now."""
         if name not in self.loaders:
             raise FileFormatError(f"{self.path}: the data of {name} cannot be read from this file")
         return self.loaders[name]()
+
+
+def read_elements(path: str, name: str, offset: int, dtype: Any, total: int, start: int, count: int) -> Any:
+    """Elements `start` to `start + count` of the `total` of tensor `name`, whose data begins at byte `offset` of the
+    file, read into a new array with plain reads (no mmap: the page cache is not counted as this process's memory)."""
+    import numpy as np
+
+    if start < 0 or count < 0 or start + count > total:
+        raise FileFormatError(f"{path}: elements {start} to {start + count} of {name} were asked for; it has {total}")
+    out = np.empty(count, dtype)
+    buffer = memoryview(out.view(np.uint8))  # a byte view: the buffer protocol refuses ml_dtypes' types
+    done = 0
+    try:
+        with open(path, "rb", buffering=0) as raw:
+            raw.seek(offset + start * out.itemsize)
+            while done < len(buffer):
+                got = raw.readinto(buffer[done:])  # one read may return less (a 2 GiB cap, signals)
+                if not got:
+                    break
+                done += got
+    except OSError as error:
+        raise FileFormatError(f"{path}: the data of {name} cannot be read ({(error.strerror or str(error)).lower()})") from None
+    if done < len(buffer):
+        raise FileFormatError(f"{path}: the data of {name} ends early (truncated file)")
+    return out if out.dtype.isnative else out.astype(out.dtype.newbyteorder("="))
 
 
 def need(module: str, what: str) -> Any:

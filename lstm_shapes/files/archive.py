@@ -45,6 +45,29 @@ def open_member(archive: zipfile.ZipFile, path: str, name: str) -> IO[bytes]:
         raise FileFormatError(f"{path}: {name} cannot be read ({error})") from None
 
 
+def stored(info: zipfile.ZipInfo) -> bool:
+    """Whether a member's bytes lie in the file as they are: not compressed, not encrypted."""
+    return info.compress_type == zipfile.ZIP_STORED and info.compress_size == info.file_size and not info.flag_bits & 1
+
+
+def stored_start(path: str, info: zipfile.ZipInfo) -> int:
+    """Where a stored member's bytes begin in the file, from its local header (one line if that is damaged)."""
+    try:
+        with open(path, "rb") as raw:
+            return _data_start(raw, path, info)
+    except OSError as error:
+        raise FileFormatError(f"{path}: {info.filename} cannot be read ({(error.strerror or str(error)).lower()})") from None
+
+
+def _data_start(raw: IO[bytes], path: str, info: zipfile.ZipInfo) -> int:
+    raw.seek(info.header_offset)
+    header = raw.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise FileFormatError(f"{path}: {info.filename} has a damaged local header")
+    name_length, extra_length = struct.unpack("<HH", header[26:30])
+    return info.header_offset + 30 + name_length + extra_length
+
+
 def read_range(path: str, name: str, start: int, size: int) -> bytes:
     """`size` bytes from byte `start` of member `name`: a seek for a stored member, a streamed read otherwise."""
     with open_zip(path) as archive:
@@ -57,12 +80,7 @@ def read_range(path: str, name: str, start: int, size: int) -> bytes:
         try:
             if info.compress_type == zipfile.ZIP_STORED:
                 with open(path, "rb") as raw:
-                    raw.seek(info.header_offset)
-                    header = raw.read(30)
-                    if len(header) < 30 or header[:4] != b"PK\x03\x04":
-                        raise FileFormatError(f"{path}: {name} has a damaged local header")
-                    name_length, extra_length = struct.unpack("<HH", header[26:30])
-                    raw.seek(info.header_offset + 30 + name_length + extra_length + start)
+                    raw.seek(_data_start(raw, path, info) + start)
                     data = raw.read(size)
             else:
                 with archive.open(info) as member:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import FileFormatError
-from . import ModelFile, TensorInfo, need
+from . import ModelFile, TensorInfo, need, read_elements
 
 # safetensors' dtype codes -> numpy's names (the ml_dtypes names for the small floats)
 DTYPES = {
@@ -23,6 +24,7 @@ NUMPY_NATIVE = {"bool", "uint8", "int8", "uint16", "int16", "float16", "uint32",
 # dtypes numpy knows only through ml_dtypes (F4 and F6 pack values below a byte: no loader for them)
 ML_DTYPES = {"bfloat16", "float8_e5m2", "float8_e4m3fn", "float8_e8m0fnu"}
 MAX_INDEX = 64 << 20  # an index.json larger than this is refused
+MAX_HEADER = 100_000_000  # the safetensors library's own limit on a header
 
 
 def _library() -> Any:
@@ -40,9 +42,16 @@ def _open(path: str) -> Any:
 
 def _header(path: str) -> dict[str, Any]:
     """The JSON header, read again only to find the bytes of a dtype numpy does not know."""
-    with open(path, "rb") as raw:
-        (size,) = struct.unpack("<Q", raw.read(8))
-        header: dict[str, Any] = json.loads(raw.read(size))  # the library has already checked it
+    try:
+        with open(path, "rb") as raw:
+            (size,) = struct.unpack("<Q", raw.read(8))
+            if size > MAX_HEADER:  # the library has checked it, but the file may have changed since
+                raise ValueError(f"a header of {size} bytes")
+            header: dict[str, Any] = json.loads(raw.read(size))
+    except (OSError, ValueError, struct.error, RecursionError) as error:
+        raise FileFormatError(f"{path}: the header cannot be read again ({error})") from None
+    if not isinstance(header, dict):
+        raise FileFormatError(f"{path}: the header is not a JSON object")
     return {"header": header, "start": 8 + size}
 
 
@@ -62,6 +71,28 @@ def _loader(path: str, name: str, dtype: str, shape: tuple[int, ...]) -> Callabl
         return np.frombuffer(data, dtype=kind).reshape(shape).copy()
 
     return load
+
+
+def _ranger(path: str, info: TensorInfo, headers: dict[str, dict[str, Any]]) -> Callable[[int, int], Any]:
+    """Flat element ranges of one tensor, at the offsets its file's header gives (read once, on first use)."""
+    numel = math.prod(info.shape)
+
+    def read(start: int, count: int) -> Any:
+        import numpy as np
+
+        if path not in headers:
+            headers[path] = _header(path)
+        found = headers[path]
+        kind = np.dtype(getattr(need("ml_dtypes", f"{info.dtype} data"), info.dtype) if info.dtype in ML_DTYPES
+                        else info.dtype).newbyteorder("<")
+        entry = found["header"].get(info.name)
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
+                and 0 <= offsets[0] and offsets[1] - offsets[0] == numel * kind.itemsize):
+            raise FileFormatError(f"{path}: the header's data_offsets of {info.name} do not fit its shape and dtype")
+        return read_elements(path, info.name, found["start"] + offsets[0], kind, numel, start, count)
+
+    return read
 
 
 def _tensors(path: str, names: list[str] | None, index: str = "") -> tuple[dict[str, TensorInfo], list[str]]:
@@ -85,9 +116,11 @@ def _tensors(path: str, names: list[str] | None, index: str = "") -> tuple[dict[
 
 def _model(path: str, tensors: dict[str, TensorInfo], files: dict[str, str]) -> ModelFile:
     model = ModelFile(path, "safetensors", tensors)
+    headers: dict[str, dict[str, Any]] = {}  # each file's header, shared by its tensors' ranged reads
     for name, info in tensors.items():
         if info.dtype in NUMPY_NATIVE or info.dtype in ML_DTYPES:
             model.loaders[name] = _loader(files[name], name, info.dtype, info.shape)
+            model.ranges[name] = _ranger(files[name], info, headers)
     return model
 
 

@@ -8,6 +8,7 @@ import or call. Tensor names are those `state_dict()` gives.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import struct
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import FileFormatError
-from . import ModelFile, TensorInfo
-from .archive import MAX_MEMBER, open_zip, read_member, read_range
+from . import ModelFile, TensorInfo, read_elements
+from .archive import MAX_MEMBER, open_zip, read_member, read_range, stored, stored_start
 from .pickle_vm import Global, Obj, PickleError, Truncated, Unpickler
 
 # torch's storage classes and the dtype of their elements (numpy's names, bfloat16 as ml_dtypes calls it)
@@ -357,6 +358,31 @@ def _loader(path: str, place: Place, tensor: Tensor, big_endian: bool) -> Callab
     return load
 
 
+def _ranger(path: str, name: str, place: Place, tensor: Tensor, big_endian: bool,
+            member: zipfile.ZipInfo | None) -> Callable[[int, int], Any]:
+    """Flat element ranges of a C-contiguous tensor, read from its stored member (or the legacy file) alone."""
+    assert tensor.storage is not None
+    numel = math.prod(tensor.shape)
+    first = tensor.storage.start * ITEMSIZE[tensor.storage.dtype] + tensor.offset * ITEMSIZE[tensor.dtype]
+    base: list[int] = []  # where the storage begins in the file: a zip member's local header is read on first use
+
+    def read(start: int, count: int) -> Any:
+        if not base:
+            base.append(place.offset if member is None else stored_start(path, member))
+        return read_elements(path, name, base[0] + first, _numpy_dtype(tensor.dtype, big_endian), numel, start, count)
+
+    return read
+
+
+def _contiguous(tensor: Tensor) -> bool:
+    step = 1
+    for size, stride in zip(reversed(tensor.shape), reversed(tensor.stride)):
+        if size != 1 and stride != step:
+            return False
+        step *= size
+    return True
+
+
 def _loadable(name: str) -> bool:
     return name in ML_DTYPES or name in {"float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8",
                                          "uint16", "uint32", "uint64", "bool", "complex64", "complex128"}
@@ -414,6 +440,7 @@ def _read_zip(path: str) -> ModelFile:
         byteorder = read_member(archive, path, prefix + "byteorder", 64) if prefix + "byteorder" in names else b"little"
         big_endian = byteorder.strip() == b"big"
         sizes = {info.filename: info.file_size for info in archive.infolist()}
+        plain = {info.filename: info for info in archive.infolist() if stored(info)}
         machine = Machine()
         parts = [("data", prefix + "data.pkl", "")]
         if script:
@@ -447,7 +474,7 @@ def _read_zip(path: str) -> ModelFile:
             member = folder + tensor.storage.key
             places[id(tensor.storage)] = Place(member, 0, sizes[member]) if member in sizes else None
     return _model_file(path, "torchscript" if script else "torch", found, places, machine, mentioned, big_endian,
-                       too_deep)
+                       too_deep, plain)
 
 
 def _read_legacy(path: str) -> ModelFile:
@@ -497,12 +524,14 @@ def _read_legacy(path: str) -> ModelFile:
     for _, tensor, _ in found:
         if tensor.storage is not None:
             places[id(tensor.storage)] = offsets.get(tensor.storage.key)
-    return _model_file(path, "torch", found, places, machine, mentioned, big_endian, namer.too_deep)
+    return _model_file(path, "torch", found, places, machine, mentioned, big_endian, namer.too_deep, None)
 
 
 def _model_file(path: str, format: str, found: list[tuple[str, Tensor, str]], places: dict[int, Place | None],
-                machine: Machine, mentioned: dict[Global, None], big_endian: bool, too_deep: bool) -> ModelFile:
-    """Check each named tensor against its storage and make the ModelFile with loaders where the data is present."""
+                machine: Machine, mentioned: dict[Global, None], big_endian: bool, too_deep: bool,
+                plain: dict[str, zipfile.ZipInfo] | None) -> ModelFile:
+    """Check each named tensor against its storage and make the ModelFile with loaders where the data is present,
+    and ranged reads where it is also contiguous and stored as it is (`plain`: a zip's stored members; None: legacy)."""
     model = ModelFile(path, format, {}, warnings=machine.warnings(mentioned))
     if too_deep:
         model.warnings.append(f"containers nested deeper than {MAX_DEPTH} levels were not searched for tensors")
@@ -524,6 +553,9 @@ def _model_file(path: str, format: str, found: list[tuple[str, Tensor, str]], pl
             missing.setdefault(storage.key, None)
         elif _loadable(tensor.dtype):
             model.loaders[name] = _loader(path, place, tensor, big_endian)
+            member = None if plain is None else plain.get(place.member or "")
+            if _contiguous(tensor) and (plain is None or member is not None):
+                model.ranges[name] = _ranger(path, name, place, tensor, big_endian, member)
     if missing:
         keys = ", ".join(missing)
         model.warnings.append(f"the data of storage(s) {keys} is missing or short; those tensors cannot be loaded")

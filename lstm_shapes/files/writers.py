@@ -97,6 +97,7 @@ def _ordered(target: Target, tensors: Tensors) -> Iterator[tuple[Weight, Any]]:
         if w is None or w.name != name or tuple(array.shape) != tuple(w.shape):
             raise AssertionError(f"tensor {name} {array.shape} arrived out of order")
         yield w, array
+        del array  # not held while the next tensor is made
 
 
 def write_safetensors(path: str, target: Target, tensors: Tensors) -> None:
@@ -122,7 +123,9 @@ def write_safetensors(path: str, target: Target, tensors: Tensors) -> None:
         out.write(len(text).to_bytes(8, "little"))
         out.write(text)
         for _, array in _ordered(target, tensors):
-            out.write(np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes())
+            data = np.ascontiguousarray(array.astype(array.dtype.newbyteorder("<"), copy=False)).reshape(-1)
+            out.write(data.view(np.uint8).data)  # the array's own bytes, not a copy (as bytes: ml_dtypes have no buffer format)
+            del array, data  # not held while the next tensor is made
 
 
 def write_npz(path: str, target: Target, tensors: Tensors) -> None:
