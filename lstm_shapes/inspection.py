@@ -98,7 +98,7 @@ def inspect_tensors(tensors: Mapping[str, Shape], source: str = "", format: str 
     given = {name: tuple(int(d) for d in shape) for name, shape in tensors.items()}
     # An optimizer's moments repeat the parameters' names and shapes: they are other tensors, not more layers.
     model = {name: shape for name, shape in given.items() if not OPTIMIZER & set(SPLIT.split(name))}
-    found = _by_names(model, heads)
+    found = [_as_said(layer, _said_of(layer, described or {}, said or {})) for layer in _by_names(model, heads)]
     claimed = {file_name for layer in found for _, file_name in layer.names}
     for name, owned in (described or {}).items():
         names = [n for n in owned if n in model and n not in claimed]
@@ -165,6 +165,16 @@ def _as_said(layer: Layer, attributes: Mapping[str, object]) -> Layer:
         if [(w.name, w.shape) for w in build(said).weights] == [(w.name, w.shape) for w in build(layer.config).weights]:
             layer = replace(layer, config=said)
     return layer
+
+
+def _said_of(layer: Layer, described: Mapping[str, tuple[str, ...]],
+             said: Mapping[str, Mapping[str, object]]) -> dict[str, object]:
+    """What every described layer holding some of this layer's tensors says alike (each ONNX node of a stack)."""
+    files = {file_name for _, file_name in layer.names}
+    sayings = [said.get(name, {}) for name, owned in described.items() if files & set(owned)]
+    if not sayings:
+        return {}
+    return {k: v for k, v in sayings[0].items() if k in SAID and all(k in s and s[k] == v for s in sayings[1:])}
 
 
 def _by_names(given: Mapping[str, Shape], with_heads: bool = True) -> list[Layer]:
