@@ -15,6 +15,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,10 @@ def start(args: list[str], out: int, err: int) -> int:
         os.dup2(err, 2)
         sys.argv = ["lstm-shapes", *args]
         lstm_shapes.cli.main()  # ends the process itself, with the command's exit code
-    finally:
-        os._exit(70)  # only if main() raised
+    except BaseException:  # a traceback is a bug in the command: keep it for the manifest
+        traceback.print_exc()
+        sys.stderr.flush()
+    os._exit(70)
 
 
 def main(work: Path) -> None:
