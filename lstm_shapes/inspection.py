@@ -51,6 +51,12 @@ class Layer:
     names: tuple[tuple[str, str], ...]  # (the framework's name, the name in the file)
     by_shapes: bool = False  # recognised by its shapes alone, its names being the file's own
     alternatives: tuple[tuple[str, Config], ...] = ()  # other conventions and configurations that store the same
+    aliases: tuple[str, ...] = ()  # file names listing its tensors a second time (Paddle's weight_ih_l0): counted as other
+
+    @property
+    def files(self) -> set[str]:
+        """Every file name the layer stands for, its aliases included."""
+        return {file_name for _, file_name in self.names} | set(self.aliases)
 
     @cached_property
     def params(self) -> int:
@@ -98,8 +104,8 @@ def inspect_tensors(tensors: Mapping[str, Shape], source: str = "", format: str 
     given = {name: tuple(int(d) for d in shape) for name, shape in tensors.items()}
     # An optimizer's moments repeat the parameters' names and shapes: they are other tensors, not more layers.
     model = {name: shape for name, shape in given.items() if not OPTIMIZER & set(SPLIT.split(name))}
-    found = _by_names(model, heads)
-    claimed = {file_name for layer in found for _, file_name in layer.names}
+    found = [_as_said(layer, _said_of(layer, described or {}, said or {})) for layer in _by_names(model, heads)]
+    claimed = {file_name for layer in found for file_name in layer.files}
     for name, owned in (described or {}).items():
         names = [n for n in owned if n in model and n not in claimed]
         if 2 <= len(names) <= BY_SHAPES.stop:  # the description says it is recurrent: two tensors may do
@@ -167,6 +173,16 @@ def _as_said(layer: Layer, attributes: Mapping[str, object]) -> Layer:
     return layer
 
 
+def _said_of(layer: Layer, described: Mapping[str, tuple[str, ...]],
+             said: Mapping[str, Mapping[str, object]]) -> dict[str, object]:
+    """What every described layer holding some of this layer's tensors says alike (each ONNX node of a stack)."""
+    files = {file_name for _, file_name in layer.names}
+    sayings = [said.get(name, {}) for name, owned in described.items() if files & set(owned)]
+    if not sayings:
+        return {}
+    return {k: v for k, v in sayings[0].items() if k in SAID and all(k in s and s[k] == v for s in sayings[1:])}
+
+
 def _by_names(given: Mapping[str, Shape], with_heads: bool = True) -> list[Layer]:
     """Layers whose names a framework knows; where frameworks overlap, the one claiming more tensors wins."""
     candidates: list[tuple[int, int, Layer]] = []
@@ -180,8 +196,13 @@ def _by_names(given: Mapping[str, Shape], with_heads: bool = True) -> list[Layer
                     (heads if place[2] in fw.head_kinds else groups).setdefault(prefix, {})[rest] = name
         for prefix, names in groups.items():
             layer = _parse(fw, prefix, {**names, **heads.get(prefix, {})}, given) or _parse(fw, prefix, names, given)
+            own = {n: f for n, f in names.items() if not fw.is_alias(n)}
+            if layer is None and own and len(own) < len(names):  # the same tensors listed twice: read once, claim both
+                layer = _parse(fw, prefix, {**own, **heads.get(prefix, {})}, given) or _parse(fw, prefix, own, given)
+                if layer is not None:
+                    layer = replace(layer, aliases=tuple(f for n, f in names.items() if n not in own))
             if layer is not None:
-                candidates.append((-len(layer.names), rank, layer))
+                candidates.append((-len(layer.files), rank, layer))
     return _choose(candidates)
 
 
@@ -200,14 +221,14 @@ def _choose(candidates: list[tuple[int, int, Layer]]) -> list[Layer]:
     chosen: list[Layer] = []
     taken: dict[str, int] = {}
     for _, _, layer in sorted(candidates, key=lambda c: (c[0], c[1])):
-        files = {file_name for _, file_name in layer.names}
+        files = layer.files
         owners = {taken[f] for f in files if f in taken}
         if not owners:
             taken.update((f, len(chosen)) for f in files)
             chosen.append(layer)
         elif len(owners) == 1:
             index = owners.pop()
-            if {f for _, f in chosen[index].names} == files:
+            if chosen[index].files == files:
                 extra = ((layer.framework, layer.config), *layer.alternatives)
                 chosen[index] = replace(chosen[index], alternatives=chosen[index].alternatives + extra)
     return chosen

@@ -109,6 +109,35 @@ def test_nodes_inside_if_and_loop_subgraphs_have_path_qualified_names(tmp_path: 
         "t_W": (1, 6, 4), "t_R": (1, 6, 2), "e_W": (1, 3, 4), "e_R": (1, 3, 3), "l_W": (1, 6, 4), "l_R": (1, 6, 2)}
 
 
+def gru_stack(linear_before_reset: int, layers: int) -> Any:
+    """GRU nodes (x=3, h=2) whose initializers carry the tool's own ONNX names (W, R, B; W_l0, ... for a stack)."""
+    nodes, inits, layer_in = [], [], "X"
+    for k in range(layers):
+        at = "" if layers == 1 else f"_l{k}"
+        nodes.append(helper.make_node("GRU", [layer_in, f"W{at}", f"R{at}", f"B{at}"], [f"Y{k}"], name=f"gru{k}",
+                                      hidden_size=2, linear_before_reset=linear_before_reset))
+        nodes.append(helper.make_node("Squeeze", [f"Y{k}", "axis"], [f"S{k}"]))  # (T, 1, N, h) -> (T, N, h)
+        inits += [init(f"W{at}", 1, 6, 3 if k == 0 else 2), init(f"R{at}", 1, 6, 2), init(f"B{at}", 1, 12)]
+        layer_in = f"S{k}"
+    inits.append(numpy_helper.from_array(np.array([1], np.int64), "axis"))
+    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, [5, 1, 3])
+    return helper.make_graph(nodes, "g", [x], [out(layer_in, 3)], inits)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("linear_before_reset", [0, 1])
+def test_a_gru_found_by_its_names_takes_linear_before_reset_from_its_nodes(
+        tmp_path: Path, linear_before_reset: int, layers: int) -> None:
+    # The names say ONNX and the shapes fit either reset placement; the node attribute decides, as onnxruntime does.
+    from lstm_shapes.inspection import inspect_path
+
+    path = save(gru_stack(linear_before_reset, layers), tmp_path / "gru.onnx")
+    assert run(path, {"X": np.zeros((5, 1, 3), np.float32)})[0].shape == (5, 1, 2)
+    (layer,) = inspect_path(str(path)).layers
+    assert (layer.framework, layer.config.layers) == ("onnx", layers)
+    assert layer.config.reset_after is bool(linear_before_reset)
+
+
 def test_weights_computed_in_the_graph_get_the_shape_onnxruntime_computes(tmp_path: Path) -> None:
     # W = Concat(W_f, W_b) on axis 0; R from a Constant node; B = Transpose of an initializer (24, 2) -> (2, 24).
     nodes = [

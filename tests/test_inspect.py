@@ -89,6 +89,30 @@ def test_custom_names_are_recognised_by_their_shapes(tmp_path: Path) -> None:
     assert dict(layer.names)["weight_ih_l0"] == "enc_w_ih"
 
 
+# paddle.nn.LSTM(3, 4, proj_size=2).state_dict() and paddle.nn.GRU(3, 4, direction="bidirect").state_dict() as
+# paddlepaddle 3.3.1 lists them: the aliases nn.LSTM registers for cuDNN first, then the cells' own names.
+PADDLE_LSTMP = {"weight_ih_l0": (16, 3), "weight_hh_l0": (16, 2), "bias_ih_l0": (16,), "bias_hh_l0": (16,),
+                "0.cell.weight_ih": (16, 3), "0.cell.weight_hh": (16, 2), "0.cell.bias_ih": (16,),
+                "0.cell.bias_hh": (16,), "0.cell.weight_ho": (4, 2)}
+PADDLE_BIGRU = {**{f"{k}_l0{d}": s for d in ("", "_reverse") for k, s in (
+    ("weight_ih", (12, 3)), ("weight_hh", (12, 4)), ("bias_ih", (12,)), ("bias_hh", (12,)))},
+    **{f"0.cell_{d}.{k}": s for d in ("fw", "bw") for k, s in (
+        ("weight_ih", (12, 3)), ("weight_hh", (12, 4)), ("bias_ih", (12,)), ("bias_hh", (12,)))}}
+
+
+@pytest.mark.parametrize("state, sizes", [(PADDLE_LSTMP, ("lstm", 3, 4, 2, False)),
+                                          (PADDLE_BIGRU, ("gru", 3, 4, None, True))], ids=["lstmp", "bigru"])
+def test_a_paddle_state_dict_with_its_aliases_is_one_paddle_layer(state: dict[str, tuple[int, ...]],
+                                                                  sizes: tuple[object, ...]) -> None:
+    # The aliases are the same tensors again: neither a second layer (a PyTorch LSTM) nor a reason to find none.
+    arrays = {name: np.zeros(shape, np.float32) for name, shape in state.items()}
+    (layer,) = lstm_shapes.inspect(arrays).layers
+    c = layer.config
+    assert (layer.framework, layer.prefix, (c.cell, c.input, c.hidden, c.proj, c.bidirectional)) == ("paddle", "", sizes)
+    assert {f for _, f in layer.names} == {n for n in state if ".cell" in n}
+    assert set(layer.aliases) == {n for n in state if ".cell" not in n}
+
+
 def test_a_keras_file_with_custom_layer_names(tmp_path: Path) -> None:
     keras = pytest.importorskip("keras", reason="keras is not installed")
     pytest.importorskip("h5py", reason="h5py is not installed")

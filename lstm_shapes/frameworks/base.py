@@ -149,6 +149,10 @@ class Framework:
         """The (layer, direction, kind) a tensor name says, or None if it is not one of ours."""
         raise NotImplementedError
 
+    def is_alias(self, name: str) -> bool:
+        """Whether the name is a second one the framework lists for a tensor it also names its own way."""
+        return False
+
     # --- backward: lstm_shapes.parsing reads names with parse_name and tries its candidates ------------
 
     def tell_apart(self, config: Config, field: str) -> str:

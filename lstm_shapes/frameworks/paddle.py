@@ -70,6 +70,9 @@ class Paddle(Framework):
         m = re.fullmatch(ALIAS, name)
         return None if m is None else (int(m[2]), 1 if m[3] else 0, m[1])
 
+    def is_alias(self, name: str) -> bool:
+        return re.fullmatch(ALIAS, name) is not None  # state_dict()'s weight_ih_l0 beside 0.cell.weight_ih
+
     def short_name(self, name: str) -> str:
         m = re.fullmatch(CELL, name)
         return name if m is None else name[m.end(2) + 1 :]  # `cell_fw.weight_ih`: the layer's index dropped
