@@ -584,12 +584,16 @@ def _separator(config: Config) -> str:
     return "/" if any("/" in w.name for w in build(config).weights) else "."
 
 
-def target_prefix(source_prefix: str, source: Config, target: Config) -> str:
-    """The source layer's place, spelled with the target framework's separator."""
+def target_prefix(source_prefix: str, source: Config, target: Config, collection: bool = True) -> str:
+    """The source layer's place, spelled with the target framework's separator, out of the source's collection of
+    parameters and into the target's (a Flax layer at params/encoder/ becomes PyTorch's encoder., and back)."""
+    held = source.convention.collection
+    if held and source_prefix.startswith(held):
+        source_prefix = source_prefix[len(held):]
     old, new = _separator(source), _separator(target)
-    if not source_prefix or old == new:
-        return source_prefix
-    return source_prefix.replace(old, new)
+    if source_prefix and old != new:
+        source_prefix = source_prefix.replace(old, new)
+    return (target.convention.collection if collection else "") + source_prefix
 
 
 @dataclass(frozen=True)
@@ -621,8 +625,9 @@ class Plan:
 
 
 def plan(layers: list[tuple[str, Config, Mapping[str, str], bool]], tensors: Tensors, to: str, *,
-         prefix: str | None = None, forget_bias: float | None = None) -> Plan:
-    """Pair each source layer (its prefix, configuration, framework names → data names) with its target layer."""
+         prefix: str | None = None, forget_bias: float | None = None, collection: bool = False) -> Plan:
+    """Pair each source layer (its prefix, configuration, framework names → data names) with its target layer;
+    `collection` puts the target's names into the collection its checkpoints keep parameters in (for files)."""
     if not layers:
         raise ConvertError("no recurrent layer to convert")
     if prefix is not None and len(layers) > 1:
@@ -636,7 +641,7 @@ def plan(layers: list[tuple[str, Config, Mapping[str, str], bool]], tensors: Ten
                                "the model used: --reset-after or --no-reset-after")
         run_bias = run_forget_bias(config.convention, forget_bias)
         pairs.append(Pair(Side(config, names, tensors, run_bias), made,
-                          prefix if prefix is not None else target_prefix(source_prefix, config, made), notes,
+                          prefix if prefix is not None else target_prefix(source_prefix, config, made, collection), notes,
                           source_prefix))
     if forget_bias is not None and not any(p.source.convention.forget_bias or p.target.convention.forget_bias
                                            for p in pairs):

@@ -56,7 +56,8 @@ def convert_command(ctx: click.Context, source: str, to: str, output: str, layer
     model = read(source)
     inspection = inspect_path(source, layer, model)
     tensors = Tensors.of_file(model)
-    made = plan(layers_of(inspection, source_framework, reset_after), tensors, to, prefix=prefix, forget_bias=forget_bias)
+    made = plan(layers_of(inspection, source_framework, reset_after), tensors, to, prefix=prefix, forget_bias=forget_bias,
+                collection=True)
     target = Target(to, tuple(TargetLayer(p.prefix, p.target, p.target_weights) for p in made.pairs), made.dtype)
     lines = _describe(made)
     try:

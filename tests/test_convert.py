@@ -416,3 +416,18 @@ def test_cli_two_layers_of_one_checkpoint(tmp_path: object) -> None:
     assert one.returncode == 0, one.stderr
     with np.load(os.path.join(str(tmp_path), "one.npz")) as written:
         assert not any(name.startswith("encoder") for name in written.files)
+
+
+def test_cli_moves_layers_out_of_and_into_flax_params(tmp_path: object) -> None:
+    """flax's model.init returns {"params": {...}}: a Flax file's layer leaves that collection, a Flax target enters it."""
+    msgpack = pytest.importorskip("msgpack")
+    here = os.path.dirname(os.path.abspath(__file__))
+    done = _run_cli(os.path.join(here, "files", "flax_lstm.msgpack"), "--to", "pytorch", "-o", "t.npz", cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    with np.load(os.path.join(str(tmp_path), "t.npz")) as written:
+        assert sorted(written.files) == ["bias_hh_l0", "bias_ih_l0", "weight_hh_l0", "weight_ih_l0"]
+    back = _run_cli("t.npz", "--to", "flax", "-o", "f.msgpack", cwd=str(tmp_path))
+    assert back.returncode == 0, back.stderr
+    with open(os.path.join(str(tmp_path), "f.msgpack"), "rb") as handle:
+        tree = msgpack.unpackb(handle.read(), raw=False, strict_map_key=False)
+    assert list(tree) == ["params"] and "cell" in tree["params"]

@@ -23,7 +23,7 @@ pytest.importorskip("numpy")
 import matrix  # noqa: E402
 import table  # noqa: E402
 
-from lstm_shapes.convert import ConvertError, target_config  # noqa: E402
+from lstm_shapes.conversion import ConvertError, target_config  # noqa: E402
 from lstm_shapes.frameworks import REGISTRY  # noqa: E402
 
 COMMITTED = table.table(PAGE)

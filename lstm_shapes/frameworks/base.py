@@ -102,6 +102,7 @@ class Framework:
     keras_h5 = False  # Keras' h5 weights, its layers numbered as Keras numbers them
     cell_scope = False  # (Keras) a layer keeps its variables in a cell of its own: `lstm/lstm_cell/kernel`
     onnx_model = False  # an ONNX model of the recurrent operators, its initializers under these names
+    collection = ""  # where a checkpoint keeps the model's parameters beside other state: Flax's "params/"
     nested_names = False  # names whose '/' nest a tree of dicts, as a Flax msgpack holds it (see tree_keys)
 
     @property

@@ -55,6 +55,7 @@ class Flax(Framework):
     head_name = "head"
     concat = "xh"  # the cell sums dense_i(inputs) + dense_h(h), input first
     nested_names = True  # the param tree's keys, joined by '/'
+    collection = "params/"  # model.init(...) returns {"params": {...}}: apply and from_bytes expect it
 
     def gate_biases(self, config: Config, gate: str) -> int:
         # GRUCell's candidate has in/bias outside r ⊙ (...) and hn/bias inside it.

@@ -22,7 +22,7 @@ from typing import Any
 import numpy  # noqa: F401  # imported once here, for every child
 
 import lstm_shapes.cli
-import lstm_shapes.convert  # noqa: F401
+import lstm_shapes.conversion  # noqa: F401
 import lstm_shapes.convert_command  # noqa: F401
 import lstm_shapes.inspection  # noqa: F401
 from lstm_shapes.files.writers import writer
