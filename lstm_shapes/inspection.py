@@ -159,11 +159,11 @@ def _as_said(layer: Layer, attributes: Mapping[str, object]) -> Layer:
             continue
         want = meaning[attributes[attribute]]  # type: ignore[index]
         if getattr(layer.config, field_) == want:
-            return layer
+            return _settled(layer, field_, want)
         for index, (fw, config) in enumerate(layer.alternatives):
             if fw == layer.framework and getattr(config, field_) == want:
                 rest = layer.alternatives[:index] + ((layer.framework, layer.config),) + layer.alternatives[index + 1:]
-                return replace(layer, config=config, alternatives=rest)
+                return _settled(replace(layer, config=config, alternatives=rest), field_, want)
         try:  # a choice no tensor shows (how Bidirectional merges), where the same tensors allow it
             said = replace(layer.config, **{field_: want})
         except ConfigError:
@@ -171,6 +171,12 @@ def _as_said(layer: Layer, attributes: Mapping[str, object]) -> Layer:
         if [(w.name, w.shape) for w in build(said).weights] == [(w.name, w.shape) for w in build(layer.config).weights]:
             layer = replace(layer, config=said)
     return layer
+
+
+def _settled(layer: Layer, field_: str, want: object) -> Layer:
+    """The layer without the readings of its own framework that the file's description rules out."""
+    kept = tuple((fw, c) for fw, c in layer.alternatives if fw != layer.framework or getattr(c, field_) == want)
+    return replace(layer, alternatives=kept)
 
 
 def _said_of(layer: Layer, described: Mapping[str, tuple[str, ...]],
