@@ -574,10 +574,11 @@ def prove(source: Side, target: Side, dtype: str, seed: int = 0) -> Proof:
 
 
 def run_forget_bias(convention: Framework, given: float | None) -> float:
-    """The constant a convention adds to the f gate at run time: the user's value where it has one, else none."""
-    if not convention.forget_bias:
-        return 0.0
-    return convention.forget_bias if given is None else given
+    """The constant a convention adds to the f gate at run time: the user's value where its constructor takes one
+    (TF1's forget_bias), the fixed one otherwise (Haiku's 1), else none."""
+    if given is not None and convention.forget_bias_argument:
+        return given
+    return convention.forget_bias
 
 
 def _separator(config: Config) -> str:
@@ -643,11 +644,12 @@ def plan(layers: list[tuple[str, Config, Mapping[str, str], bool]], tensors: Ten
         pairs.append(Pair(Side(config, names, tensors, run_bias), made,
                           prefix if prefix is not None else target_prefix(source_prefix, config, made, collection), notes,
                           source_prefix))
-    if forget_bias is not None and not any(p.source.convention.forget_bias or p.target.convention.forget_bias
-                                           for p in pairs):
-        with_it = ", ".join(fw.title for fw in REGISTRY.values() if fw.forget_bias)
-        raise ConvertError(f"--forget-bias is the constant {with_it} adds to the forget gate at run time; "
-                           "neither side of this conversion has one")
+    if forget_bias is not None and not any(p.source.convention.forget_bias_argument or
+                                           p.target.convention.forget_bias_argument for p in pairs):
+        with_it = ", ".join(f"{fw.title}'s {fw.forget_bias_argument}" for fw in REGISTRY.values()
+                            if fw.forget_bias_argument)
+        raise ConvertError(f"--forget-bias is {with_it}, a constant added to the forget gate at run time; "
+                           "neither side of this conversion takes one")
     names = [w.name for pair in pairs for w in pair.target_weights]
     doubled = sorted({n for n in names if names.count(n) > 1})
     if doubled:

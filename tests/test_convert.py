@@ -245,6 +245,10 @@ def test_forget_bias_is_folded_as_given() -> None:
     with pytest.raises(ConvertError, match="neither side"):
         convert(random_arrays(build(Config(input=2, hidden=2, framework="pytorch"))), target="keras",
                 source="pytorch", forget_bias=1.0)
+    # hk.LSTM adds a fixed 1: no argument sets it, so --forget-bias does not reach it
+    with pytest.raises(ConvertError, match="neither side"):
+        convert(random_arrays(build(Config(input=2, hidden=2, framework="haiku"))), target="keras",
+                source="haiku", forget_bias=0.0)
 
 
 def test_a_proof_failure_is_raised_by_the_api(monkeypatch: pytest.MonkeyPatch) -> None:

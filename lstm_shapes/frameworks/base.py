@@ -85,6 +85,7 @@ class Framework:
     concat = "hx"  # the gates read [h_prev, x_t] ("hx") or [x_t, h_prev] ("xh")
     fused_kernel = False  # one kernel over the concatenation instead of W and U apart
     forget_bias = 0.0  # a constant added to the forget gate at run time, not a variable
+    forget_bias_argument = ""  # the constructor argument that sets it, where one does (TF1's forget_bias)
     gru_update_ops = 4  # element-wise ops of the GRU's h_t: z⊙h + (1−z)⊙n, or 3 for n + z⊙(h−n)
     gru_z_keeps = True  # h_t = z⊙h_prev + (1−z)⊙n; False where z weights the candidate: (1−z)⊙h_prev + z⊙n
     rnn_activation = "tanh"  # the simple RNN's h_t = act(...): "tanh", or "relu"

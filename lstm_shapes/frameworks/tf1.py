@@ -41,6 +41,7 @@ class TF1(Framework):
     concat = "xh"
     fused_kernel = True
     forget_bias = 1.0  # LSTMCell's default
+    forget_bias_argument = "forget_bias"
     head_prefix = "dense/"
     head_transposed = False
     head_name = "dense"
