@@ -255,7 +255,9 @@ def target_config(source: Config, to: str) -> tuple[Config, list[str]]:
         merge_mode = fw.merge_modes[0]
     bias = source.bias or not fw.has_no_bias
     if not source.bias and bias:
-        notes.append(f"the source has no biases; {fw.title} always has them, so they are written as zeros")
+        cancel = (f", but for the forget gate's, which holds −{fw.forget_bias:g} against the {fw.forget_bias:g} {fw.title} "
+                  "adds at run time" if fw.forget_bias and source.cell == "lstm" else "")
+        notes.append(f"the source has no biases; {fw.title} always has them, so they are written as zeros{cancel}")
     try:
         made = Config(input=source.input, hidden=source.hidden, cell=source.cell, framework=to, proj=source.proj,
                       peepholes=source.peepholes, layers=source.layers, bidirectional=source.bidirectional,
