@@ -262,7 +262,11 @@ def target_config(source: Config, to: str) -> tuple[Config, list[str]]:
         made = Config(input=source.input, hidden=source.hidden, cell=source.cell, framework=to, proj=source.proj,
                       peepholes=source.peepholes, layers=source.layers, bidirectional=source.bidirectional,
                       merge_mode=merge_mode, bias=bias,
-                      reset_after=source.reset_after if source.cell == "gru" else None)
+                      reset_after=source.reset_after if source.cell == "gru" else None,
+                      # The weights do not depend on it: the constructor keeps the source's input layout where it
+                      # can, but an ONNX model stays time-major (layout 0), the one layout onnxruntime runs.
+                      batch_first=source.batch_first
+                      if source.batch_first in fw.batch_first_choices and not fw.onnx_model else None)
     except ConfigError as error:
         raise refuse(str(error)) from None
     return made, notes
@@ -596,6 +600,8 @@ def target_prefix(source_prefix: str, source: Config, target: Config, collection
     old, new = _separator(source), _separator(target)
     if source_prefix and old != new:
         source_prefix = source_prefix.replace(old, new)
+    if source_prefix and not source_prefix.endswith(("/", ".")):  # a layer's own name (a Keras layer), not a path
+        source_prefix += new
     return (target.convention.collection if collection else "") + source_prefix
 
 
@@ -637,7 +643,14 @@ def plan(layers: list[tuple[str, Config, Mapping[str, str], bool]], tensors: Ten
         raise ConvertError(f"--prefix names one layer and there are {len(layers)}; pick one with --layer")
     pairs = []
     for source_prefix, config, names, unsure in layers:
-        made, notes = target_config(config, to)
+        try:
+            made, notes = target_config(config, to)
+        except ConvertError as error:
+            if len(layers) == 1:
+                raise
+            where = source_prefix or "the top level"
+            raise ConvertError(f"the layer at {where}: {error}; convert the file's other layers one at a time with "
+                               "--layer PREFIX") from None
         if unsure and len(REGISTRY[to].reset_after_choices) < 2:
             raise ConvertError(f"{source_prefix or 'the tensors'}: these GRU tensors fit the reset gate both before and "
                                f"after the recurrent product, and {REGISTRY[to].title} has only one of them; say which "

@@ -291,6 +291,8 @@ def test_cli_writes_safetensors_that_the_library_reads(tmp_path: object) -> None
     done = _run_cli(src, "--to", "keras", "-o", "out.safetensors", cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert "keras.layers.GRU(4" in done.stdout and "proof:" in done.stdout and "equal within" in done.stdout
+    back = _run_cli("out.safetensors", "--to", "pytorch", "-o", "back.npz", cwd=str(tmp_path))
+    assert "nn.GRU(3, 4, batch_first=True)" in back.stdout  # Keras' input is batch-first: so is the constructor
     loaded = safetensors.load_file(os.path.join(str(tmp_path), "out.safetensors"))
     assert {k: v.tolist() for k, v in loaded.items()} == {k: v.tolist() for k, v in
                                                          convert(arrays, target="keras", source="pytorch").items()}
@@ -435,3 +437,17 @@ def test_cli_moves_layers_out_of_and_into_flax_params(tmp_path: object) -> None:
     with open(os.path.join(str(tmp_path), "f.msgpack"), "rb") as handle:
         tree = msgpack.unpackb(handle.read(), raw=False, strict_map_key=False)
     assert list(tree) == ["params"] and "cell" in tree["params"]
+
+
+def test_cli_a_keras_file_of_three_layers(tmp_path: object) -> None:
+    """tf.keras' own h5 (recorded): its layers go by their names, each under its name and a separator; one layer that
+    cannot convert stops the file, saying how to take the others."""
+    pytest.importorskip("h5py")
+    here = os.path.dirname(os.path.abspath(__file__))
+    source = os.path.join(here, "files", "keras2_sequential.h5")
+    refused = _run_cli(source, "--to", "pytorch", "-o", "all.npz", cwd=str(tmp_path))
+    assert refused.returncode == 2 and "gru_1" in refused.stderr and "--layer" in refused.stderr, refused.stderr
+    one = _run_cli(source, "--to", "pytorch", "-o", "one.npz", "--layer", "lstm_2", cwd=str(tmp_path))
+    assert one.returncode == 0, one.stderr
+    with np.load(os.path.join(str(tmp_path), "one.npz")) as written:
+        assert sorted(written.files) == ["lstm_2.weight_hh_l0", "lstm_2.weight_ih_l0"]  # the layer has no bias
