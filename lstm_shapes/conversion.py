@@ -14,7 +14,6 @@ tensors in chunks too, so neither the conversion nor its proof holds two copies 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -23,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .errors import ConfigError, LstmShapesError
+from .files import numpy_dtype
 from .frameworks import REGISTRY, Framework
-from .graph import format_shape
 from .report import build
 
 if TYPE_CHECKING:
@@ -112,20 +111,12 @@ def _pieces(src: Tensors, name: str, block: Block, direction: int) -> Iterator[t
     low, high = first if isinstance(first, tuple) else (0, shape[k])
     rest = tuple(slice(*i) if isinstance(i, tuple) else slice(None) if i is None else i for i in items[k + 1:])
     row = strides[k]
-    itemsize = np.dtype(_numpy_dtype(src.dtypes[name])).itemsize
+    itemsize = np.dtype(numpy_dtype(src.dtypes[name])).itemsize
     step = max(1, CHUNK // max(1, row * itemsize))
     for a in range(low, high, step):
         b = min(high, a + step)
         flat = src.read(name, offset + a * row, (b - a) * row)
         yield a - low, b - low, np.asarray(flat).reshape((b - a, *shape[k + 1:]))[(slice(None), *rest)]
-
-
-def _numpy_dtype(name: str) -> Any:
-    if name == "bfloat16" or name.startswith("float8"):
-        from .files import need
-
-        return getattr(need("ml_dtypes", f"{name} data"), name)
-    return name
 
 
 def _fill(view: Any, src: Tensors, name: str, block: Block, direction: int, sign: int) -> None:
@@ -296,7 +287,7 @@ class Pair:
                                   if k[:2] == key[:2] and k[3] == block.gate and k[2] in BIASES})
         return list(found) or ["zeros"]
 
-    @property
+    @cached_property
     def target_weights(self) -> tuple[Weight, ...]:
         return tuple(w._replace(name=self.prefix + w.name) for w in build(self.target).weights)
 
@@ -306,7 +297,7 @@ def convert_layer(pair: Pair, dtype: str, forget_bias: float) -> Iterator[tuple[
     biases = _biases(pair.source)
     target = Side(pair.target, {}, pair.source.tensors, forget_bias)
     for w in pair.target_weights:
-        out = _target_tensor(pair, target, biases, w, _numpy_dtype(dtype))
+        out = _target_tensor(pair, target, biases, w, numpy_dtype(dtype))
         pair.source.tensors.forget()
         yield w.name, out
         del out  # not held while the next tensor is made

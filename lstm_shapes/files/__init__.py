@@ -85,6 +85,13 @@ def read_elements(path: str, name: str, offset: int, dtype: Any, total: int, sta
     return out if out.dtype.isnative else out.astype(out.dtype.newbyteorder("="))
 
 
+def numpy_dtype(name: str) -> Any:
+    """numpy's dtype for a dtype's name: the name itself, or ml_dtypes' type for bfloat16 and the float8 kinds."""
+    if name == "bfloat16" or name.startswith("float8"):
+        return getattr(need("ml_dtypes", f"{name} data"), name)
+    return name
+
+
 def need(module: str, what: str) -> Any:
     """Import an optional library, or raise one line saying how to get it."""
     import importlib

@@ -88,7 +88,7 @@ def _write(out: BinaryIO, msgpack: Any, node: Any, take: Callable[[int], Any]) -
 
 
 def _chunked(out: BinaryIO, msgpack: Any, array: Any) -> None:
-    """flax's `_chunk`: {CHUNKED: True, "shape": {"0": d0, ...}, "chunks": {"0": a 1-D array, ...}}."""
+    """Flax's `_chunk`: {CHUNKED: True, "shape": {"0": d0, ...}, "chunks": {"0": a 1-D array, ...}}."""
     size = max(1, int(MAX_CHUNK_SIZE / array.dtype.itemsize))
     flat = array.reshape(-1)
     starts = range(0, flat.size, size)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import FileFormatError
-from . import need
+from . import numpy_dtype
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -110,11 +111,11 @@ def write_safetensors(path: str, target: Target, tensors: Tensors) -> None:
     import numpy as np
 
     code = SAFETENSORS_DTYPES[target.dtype]
-    itemsize = np.dtype(_numpy_dtype(target.dtype)).itemsize
+    itemsize = np.dtype(numpy_dtype(target.dtype)).itemsize
     header: dict[str, Any] = {}
     offset = 0
     for w in target.weights:
-        size = itemsize * _count(w.shape)
+        size = itemsize * math.prod(w.shape)
         header[w.name] = {"dtype": code, "shape": list(w.shape), "data_offsets": [offset, offset + size]}
         offset += size
     text = json.dumps(header, separators=(",", ":")).encode()
@@ -136,19 +137,6 @@ def write_npz(path: str, target: Target, tensors: Tensors) -> None:
         for w, array in _ordered(target, tensors):
             with archive.open(w.name + ".npy", "w", force_zip64=True) as member:
                 npformat.write_array(member, array, allow_pickle=False)
-
-
-def _count(shape: tuple[int, ...]) -> int:
-    total = 1
-    for d in shape:
-        total *= d
-    return total
-
-
-def _numpy_dtype(name: str) -> Any:
-    if name == "bfloat16":
-        return getattr(need("ml_dtypes", "bfloat16 data"), "bfloat16")
-    return name
 
 
 # output name suffix -> (module under lstm_shapes.files, function, what the format is called); the longest wins
